@@ -1,0 +1,40 @@
+"""FastStream Kafka broker and subscribers, wired to the durable consumer."""
+
+from faststream import AckPolicy
+from faststream.kafka import KafkaBroker, KafkaMessage
+
+from services.kit.consumer import Delivery, EventConsumer
+
+
+def make_broker(bootstrap: str, client_id: str) -> KafkaBroker:
+    """A broker whose publishers wait for all in-sync replicas and never duplicate."""
+    return KafkaBroker(bootstrap, client_id=client_id, acks="all", enable_idempotence=True)
+
+
+def _delivery(message: KafkaMessage) -> Delivery:
+    raw = message.raw_message
+    record = raw[0] if isinstance(raw, tuple) else raw
+    return Delivery(
+        topic=record.topic,
+        partition=record.partition,
+        offset=record.offset,
+        key=record.key,
+        value=record.value or b"",
+        headers={k: v.decode(errors="replace") for k, v in (record.headers or ())},
+    )
+
+
+def subscribe(
+    broker: KafkaBroker, topics: list[str], group_id: str, consumer: EventConsumer
+) -> None:
+    """Feed `topics` to `consumer` in consumer group `group_id`, committing after each effect."""
+    subscriber = broker.subscriber(
+        *topics,
+        group_id=group_id,
+        ack_policy=AckPolicy.NACK_ON_ERROR,
+        auto_offset_reset="earliest",
+    )
+
+    @subscriber
+    async def on_message(message: KafkaMessage) -> None:
+        await consumer.consume(_delivery(message))

@@ -1,0 +1,98 @@
+"""Transactional outbox: events are written with the state change, and a relay publishes them.
+
+The relay holds a PostgreSQL advisory lock so that only one process per database publishes,
+which keeps each key's events in the order they were committed. It wakes on NOTIFY so that a
+handoff is published within milliseconds, and polls as a fallback.
+"""
+
+import asyncio
+import contextlib
+import json
+import logging
+
+import asyncpg
+
+from contracts import Event, encode, topic_for
+from services.kit.database import Connection
+from services.kit.publisher import Publisher
+from services.kit.telemetry import inject_context
+
+log = logging.getLogger(__name__)
+_CHANNEL = "outbox"
+_RELAY_LOCK = 73_011_976
+
+
+async def add(conn: Connection, event: Event, topic_prefix: str = "") -> None:
+    """Stage `event` for publication inside the caller's transaction."""
+    await conn.execute(
+        "INSERT INTO outbox (event_id, topic, key, payload, headers) VALUES ($1, $2, $3, $4, $5)",
+        event.event_id,
+        topic_prefix + topic_for(event).name,
+        event.key,
+        encode(event),
+        json.dumps(inject_context({"event_type": event.event_type})),
+    )
+    await conn.execute("SELECT pg_notify($1, '')", _CHANNEL)
+
+
+async def backlog(pool: asyncpg.Pool) -> int:
+    """How many staged events are not yet published."""
+    return int(await pool.fetchval("SELECT count(*) FROM outbox WHERE sent_at IS NULL") or 0)
+
+
+class OutboxRelay:
+    """Publishes staged events in commit order and marks them sent."""
+
+    def __init__(
+        self, pool: asyncpg.Pool, publisher: Publisher, batch: int = 200, idle_poll_s: float = 0.5
+    ) -> None:
+        self._pool = pool
+        self._publisher = publisher
+        self._batch = batch
+        self._idle_poll_s = idle_poll_s
+        self._wake = asyncio.Event()
+
+    async def run(self) -> None:
+        """Relay until cancelled. Only the holder of the relay lock publishes."""
+        conn = await self._pool.acquire()
+        try:
+            await conn.add_listener(_CHANNEL, self._on_notify)
+            # Another process holds the relay: wait to take over if it dies.
+            while not await conn.fetchval(  # noqa: ASYNC110
+                "SELECT pg_try_advisory_lock($1)", _RELAY_LOCK
+            ):
+                await asyncio.sleep(self._idle_poll_s)
+            while True:
+                if await self.relay_once(conn) == 0:
+                    await self._sleep()
+        finally:
+            with contextlib.suppress(Exception):
+                await conn.remove_listener(_CHANNEL, self._on_notify)
+                await conn.execute("SELECT pg_advisory_unlock_all()")
+            await self._pool.release(conn)
+
+    async def relay_once(self, conn: Connection) -> int:
+        """Publish one batch of unsent events; return how many were sent."""
+        rows = await conn.fetch(
+            "SELECT id, topic, key, payload, headers FROM outbox"
+            " WHERE sent_at IS NULL ORDER BY id LIMIT $1",
+            self._batch,
+        )
+        if not rows:
+            return 0
+        await self._publisher.send_many(
+            [(r["topic"], r["key"], r["payload"], json.loads(r["headers"])) for r in rows]
+        )
+        await conn.execute(
+            "UPDATE outbox SET sent_at = now() WHERE id = ANY($1::bigint[])",
+            [r["id"] for r in rows],
+        )
+        return len(rows)
+
+    def _on_notify(self, *_: object) -> None:
+        self._wake.set()
+
+    async def _sleep(self) -> None:
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._wake.wait(), self._idle_poll_s)
+        self._wake.clear()
