@@ -18,6 +18,7 @@ from opentelemetry import trace
 from contracts import DEAD_LETTER, DecodeError, Event, decode
 from services.kit import inbox
 from services.kit.database import Connection
+from services.kit.failpoints import crash_point
 from services.kit.publisher import Publisher
 from services.kit.telemetry import extract_context
 
@@ -93,6 +94,7 @@ class EventConsumer:
             async with self.pool.acquire() as conn, conn.transaction():
                 if await inbox.claim(conn, self.name, event.event_id):
                     await self.handler(conn, event)
+            crash_point("consumer_after_commit")
 
     async def _dead_letter(
         self, delivery: Delivery, reason: str, detail: str, attempts: int

@@ -14,6 +14,7 @@ import asyncpg
 
 from contracts import Event, encode, topic_for
 from services.kit.database import Connection
+from services.kit.failpoints import crash_point
 from services.kit.publisher import Publisher
 from services.kit.telemetry import inject_context
 
@@ -80,6 +81,7 @@ class OutboxRelay:
         )
         if not rows:
             return 0
+        crash_point("relay_before_publish")
         await self._publisher.send_many(
             [(r["topic"], r["key"], r["payload"], json.loads(r["headers"])) for r in rows]
         )

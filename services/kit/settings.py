@@ -59,4 +59,10 @@ class ServiceSettings(BaseSettings):
     http: HttpSettings = Field(default_factory=HttpSettings)
     outbox_batch: int = Field(default=200, ge=1)
     outbox_idle_poll_s: float = Field(default=0.5, gt=0)
+    expiry_check_s: float = Field(
+        default=30.0, gt=0, description="How often deadlines are checked."
+    )
+    failpoints: frozenset[str] = Field(
+        default=frozenset(), description="Crash points to arm (fault tests only)."
+    )
     telemetry_exporter: str = Field(default="none", pattern="^(none|console|otlp|memory)$")

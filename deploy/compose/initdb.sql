@@ -1,0 +1,6 @@
+-- Run once by the postgres image on first start (docker-entrypoint-initdb.d):
+-- one database per service, each owned by the postgres role.
+CREATE DATABASE samverkan_school;
+CREATE DATABASE samverkan_social;
+CREATE DATABASE samverkan_employment;
+CREATE DATABASE samverkan_audit;

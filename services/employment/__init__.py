@@ -1,0 +1,4 @@
+"""Employment: Arbetsförmedlingen and the municipal activity unit (KAA).
+
+Receives referrals and dropout reports.
+"""

@@ -1,0 +1,3 @@
+from services.employment.bootstrap import main
+
+main()

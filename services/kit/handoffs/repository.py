@@ -1,0 +1,189 @@
+"""SQL adapter for handoffs, their timeline and notifications."""
+
+import json
+from dataclasses import asdict
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+import asyncpg
+
+from contracts import Event
+from contracts.codes import HandoffKind
+from contracts.lifecycle import ReferralState
+from services.kit.database import Connection
+from services.kit.handoffs.domain import Handoff, event_code
+
+NOTIFY_CHANNEL = "handoff_notifications"
+_COLUMNS = (
+    "referral_id, kind, sender, receiver, subject, state, legal_basis, reason, parent_referral_id,"
+    " respond_by, requested_at, updated_at, last_event_id, caseworker, outcome, protected_identity"
+)
+
+
+def _to_handoff(row: asyncpg.Record) -> Handoff:
+    data = dict(row)
+    data["kind"] = HandoffKind(data["kind"])
+    data["state"] = ReferralState(data["state"])
+    data["legal_basis"] = json.loads(data["legal_basis"])
+    return Handoff(**data)
+
+
+async def get(conn: Connection, referral_id: UUID, lock: bool = False) -> Handoff | None:
+    """One handoff; with `lock`, held until the transaction ends."""
+    suffix = " FOR UPDATE" if lock else ""
+    row = await conn.fetchrow(
+        f"SELECT {_COLUMNS} FROM handoffs WHERE referral_id = $1{suffix}", referral_id
+    )
+    return _to_handoff(row) if row else None
+
+
+async def save(conn: Connection, handoff: Handoff) -> None:
+    """Insert or update a handoff."""
+    values = asdict(handoff)
+    values["legal_basis"] = json.dumps(values["legal_basis"])
+    names = list(values)
+    updates = ", ".join(f"{n} = EXCLUDED.{n}" for n in names if n != "referral_id")
+    await conn.execute(
+        f"INSERT INTO handoffs ({', '.join(names)}) VALUES"
+        f" ({', '.join(f'${i}' for i in range(1, len(names) + 1))})"
+        f" ON CONFLICT (referral_id) DO UPDATE SET {updates}",
+        *[str(v) if isinstance(v, HandoffKind | ReferralState) else v for v in values.values()],
+    )
+
+
+async def append_timeline(conn: Connection, event: Event, handoff: Handoff) -> None:
+    """Record an applied event on the subject's timeline."""
+    await conn.execute(
+        "INSERT INTO handoff_events (event_id, referral_id, subject, event_type, producer,"
+        " occurred_at, causation_id, state_after, code) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9)"
+        " ON CONFLICT (event_id) DO NOTHING",
+        event.event_id,
+        handoff.referral_id,
+        handoff.subject,
+        event.event_type,
+        event.producer,
+        event.occurred_at,
+        event.causation_id,
+        handoff.state.value,
+        event_code(event),
+    )
+
+
+async def notify(conn: Connection, agency: str, handoff: Handoff, event: Event) -> None:
+    """Store a notification for `agency`; listeners are woken when the transaction commits."""
+    await conn.execute(
+        "INSERT INTO notifications (agency, caseworker, referral_id, event_id, event_type, state,"
+        " subject) VALUES ($1,$2,$3,$4,$5,$6,$7) ON CONFLICT DO NOTHING",
+        agency,
+        handoff.caseworker if handoff.receiver == agency else None,
+        handoff.referral_id,
+        event.event_id,
+        event.event_type,
+        handoff.state.value,
+        handoff.subject,
+    )
+    await conn.execute("SELECT pg_notify($1, $2)", NOTIFY_CHANNEL, agency)
+
+
+async def list_for_agency(
+    conn: Connection,
+    agency: str,
+    role: str,
+    states: list[str] | None,
+    caseworker: str | None,
+    older_than: datetime | None,
+    limit: int,
+) -> list[Handoff]:
+    """Handoffs where `agency` is receiver (role 'receiver') or sender, filtered."""
+    column = "receiver" if role == "receiver" else "sender"
+    clauses, args = [f"{column} = $1"], [agency]
+
+    def bind(sql: str, value: Any) -> None:
+        args.append(value)
+        clauses.append(sql.replace("?", f"${len(args)}"))
+
+    if states:
+        bind("state = ANY(?::text[])", states)
+    if caseworker:
+        bind("caseworker = ?", caseworker)
+    if older_than:
+        bind("requested_at < ?", older_than)
+    rows = await conn.fetch(
+        f"SELECT {_COLUMNS} FROM handoffs WHERE {' AND '.join(clauses)}"
+        f" ORDER BY requested_at DESC LIMIT {int(limit)}",
+        *args,
+    )
+    return [_to_handoff(r) for r in rows]
+
+
+async def open_between(
+    conn: Connection, subject: str, receiver: str, kind: HandoffKind
+) -> Handoff | None:
+    """An open handoff of `kind` for `subject` to `receiver`, if there is one."""
+    row = await conn.fetchrow(
+        f"SELECT {_COLUMNS} FROM handoffs WHERE subject = $1 AND receiver = $2 AND kind = $3"
+        " AND state IN ('requested', 'received', 'accepted', 'in_progress', 'on_hold')",
+        subject,
+        receiver,
+        kind.value,
+    )
+    return _to_handoff(row) if row else None
+
+
+async def is_party_to_subject(conn: Connection, subject: str, agencies: frozenset[str]) -> bool:
+    """Whether any of `agencies` has sent or received a handoff about `subject`."""
+    return bool(
+        await conn.fetchval(
+            "SELECT EXISTS (SELECT 1 FROM handoffs WHERE subject = $1"
+            " AND (sender = ANY($2::text[]) OR receiver = ANY($2::text[])))",
+            subject,
+            list(agencies),
+        )
+    )
+
+
+async def timeline(conn: Connection, subject: str) -> list[asyncpg.Record]:
+    """Every handoff event about `subject`, with its handoff's parties, in applied order."""
+    return await conn.fetch(
+        "SELECT e.seq, e.event_id, e.referral_id, e.event_type, e.producer, e.occurred_at,"
+        " e.causation_id, e.state_after, e.code, h.kind, h.sender, h.receiver,"
+        " h.parent_referral_id FROM handoff_events e JOIN handoffs h USING (referral_id)"
+        " WHERE e.subject = $1 ORDER BY e.seq",
+        subject,
+    )
+
+
+async def overdue(conn: Connection, senders: frozenset[str], now: datetime) -> list[UUID]:
+    """Handoffs sent by `senders` still unanswered after their deadline."""
+    rows = await conn.fetch(
+        "SELECT referral_id FROM handoffs WHERE state IN ('requested', 'received')"
+        " AND respond_by < $1 AND sender = ANY($2::text[])",
+        now,
+        list(senders),
+    )
+    return [r["referral_id"] for r in rows]
+
+
+async def notifications_after(
+    conn: Connection, agency: str, after: int, caseworker: str | None, limit: int = 200
+) -> list[asyncpg.Record]:
+    """Notifications for `agency` (optionally one caseworker) with id greater than `after`."""
+    return await conn.fetch(
+        "SELECT id, agency, caseworker, referral_id, event_id, event_type, state, subject,"
+        " created_at FROM notifications WHERE agency = $1 AND id > $2"
+        " AND ($3::text IS NULL OR caseworker = $3) ORDER BY id LIMIT $4",
+        agency,
+        after,
+        caseworker,
+        limit,
+    )
+
+
+async def last_notification_id(conn: Connection, agency: str) -> int:
+    """The newest notification id for `agency` (0 if none)."""
+    return int(
+        await conn.fetchval(
+            "SELECT coalesce(max(id), 0) FROM notifications WHERE agency = $1", agency
+        )
+    )

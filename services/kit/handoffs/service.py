@@ -1,0 +1,171 @@
+"""Use cases of the handoff loop, shared by the HTTP commands and the Kafka consumer.
+
+Both paths go through `_apply`, so a state change, its timeline entry, its notifications and
+(on the command path) its outgoing event are written in the caller's one transaction.
+"""
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+from uuid import UUID, uuid4
+
+import asyncpg
+
+from contracts import Event, LegalBasis, utc_now
+from contracts.events import HandoffOpened, ReferralExpired, ReferralReceived
+from contracts.lifecycle import OPENING_EVENTS
+from services.kit import inbox, outbox
+from services.kit.agencies import AgencyRegistry
+from services.kit.consumer import Refused
+from services.kit.database import Connection
+from services.kit.handoffs import repository as repo
+from services.kit.handoffs.domain import (
+    Handoff,
+    HandoffRefused,
+    advance,
+    next_event,
+    open_handoff,
+)
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class HandoffDesk:
+    """The handoffs of the agencies one service hosts."""
+
+    registry: AgencyRegistry
+    hosted: frozenset[str]
+    consumer_name: str
+    topic_prefix: str = ""
+    clock: Callable[[], datetime] = field(default=utc_now)
+
+    async def open(
+        self,
+        conn: Connection,
+        event_class: type[HandoffOpened],
+        sender: str,
+        receiver: str,
+        subject: str,
+        legal_basis: LegalBasis,
+        respond_within: timedelta,
+        referral_id: UUID | None = None,
+        **fields: Any,
+    ) -> Handoff:
+        """Send a new referral or report from a hosted agency, refusing a duplicate open one."""
+        self._require_hosted(sender)
+        kind = OPENING_EVENTS[event_class.model_fields["event_type"].default]
+        existing = await repo.open_between(conn, subject, receiver, kind)
+        if existing is not None:
+            raise HandoffRefused(
+                "duplicate_open_referral",
+                f"{receiver} already has an open {kind.value} for this subject",
+                referral_id=str(existing.referral_id),
+                state=existing.state.value,
+            )
+        now = self.clock()
+        event = event_class(
+            event_id=uuid4(),
+            occurred_at=now,
+            producer=sender,
+            correlation_id=referral_id or uuid4(),
+            subject=subject,
+            legal_basis=legal_basis,
+            receiver=receiver,
+            respond_by=now + respond_within,
+            **fields,
+        )
+        return await self.emit(conn, event)
+
+    async def act(
+        self,
+        conn: Connection,
+        referral_id: UUID,
+        agency: str,
+        event_class: type[Event],
+        **fields: Any,
+    ) -> Handoff:
+        """A hosted agency moves a handoff on (accept, reject, complete, cancel, ...)."""
+        self._require_hosted(agency)
+        handoff = await repo.get(conn, referral_id, lock=True)
+        if handoff is None:
+            raise HandoffRefused("not_found", f"no handoff {referral_id}")
+        return await self.emit(
+            conn, next_event(handoff, event_class, agency, self.clock(), **fields)
+        )
+
+    async def emit(self, conn: Connection, event: Event) -> Handoff:
+        """Apply an event made here and stage it for publication, in the caller's transaction."""
+        handoff = await self._apply(conn, event)
+        # Our own copy will come back from Kafka; the inbox row makes it a known duplicate.
+        await inbox.claim(conn, self.consumer_name, event.event_id)
+        await outbox.add(conn, event, self.topic_prefix)
+        await self._acknowledge_receipt(conn, event, handoff)
+        return handoff
+
+    async def receive(self, conn: Connection, event: Event) -> None:
+        """Apply an event from the bus. Late or repeated changes are ignored; unlawful or
+        impossible ones are refused (and so dead-lettered)."""
+        try:
+            handoff = await self._apply(conn, event)
+        except HandoffRefused as exc:
+            if exc.code == "illegal_transition":
+                log.info("ignored %s on %s: %s", event.event_type, event.correlation_id, exc.detail)
+                return
+            raise Refused(exc.code, exc.detail) from exc
+        await self._acknowledge_receipt(conn, event, handoff)
+
+    async def expire_overdue(self, pool: asyncpg.Pool) -> int:
+        """Expire handoffs sent by hosted agencies and unanswered past their deadline."""
+        async with pool.acquire() as conn:
+            overdue = await repo.overdue(conn, self.hosted, self.clock())
+        expired = 0
+        for referral_id in overdue:
+            async with pool.acquire() as conn, conn.transaction():
+                handoff = await repo.get(conn, referral_id, lock=True)
+                if handoff is None or handoff.respond_by >= self.clock():
+                    continue
+                try:
+                    await self.emit(
+                        conn, next_event(handoff, ReferralExpired, handoff.sender, self.clock())
+                    )
+                    expired += 1
+                except HandoffRefused:
+                    continue  # answered meanwhile
+        return expired
+
+    async def _apply(self, conn: Connection, event: Event) -> Handoff:
+        if isinstance(event, HandoffOpened):
+            handoff = await self._opened(conn, event)
+        else:
+            current = await repo.get(conn, event.correlation_id, lock=True)
+            if current is None:
+                raise HandoffRefused("unknown_referral", f"no handoff {event.correlation_id}")
+            handoff = advance(current, event)
+        await repo.save(conn, handoff)
+        await repo.append_timeline(conn, event, handoff)
+        for agency in {handoff.sender, handoff.receiver} & self.hosted - {event.producer}:
+            await repo.notify(conn, agency, handoff, event)
+        return handoff
+
+    async def _opened(self, conn: Connection, event: HandoffOpened) -> Handoff:
+        if await repo.get(conn, event.correlation_id, lock=True) is not None:
+            raise HandoffRefused("illegal_transition", "this handoff was already opened")
+        handoff = open_handoff(event)
+        receiver = self.registry.get(event.receiver)
+        if receiver is None or handoff.kind not in receiver.receives:
+            raise HandoffRefused(
+                "unknown_receiver", f"{event.receiver} does not receive {handoff.kind.value}"
+            )
+        return handoff
+
+    async def _acknowledge_receipt(self, conn: Connection, event: Event, handoff: Handoff) -> None:
+        if isinstance(event, HandoffOpened) and handoff.receiver in self.hosted:
+            ack = next_event(handoff, ReferralReceived, handoff.receiver, self.clock())
+            await self.emit(conn, ack)
+
+    def _require_hosted(self, agency: str) -> None:
+        if agency not in self.hosted:
+            raise HandoffRefused("not_hosted", f"{agency} is not served by this service")

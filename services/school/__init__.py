@@ -1,0 +1,1 @@
+"""School (skola / huvudman): refers, reports concern and reports dropout to KAA."""

@@ -1,0 +1,3 @@
+from services.school.bootstrap import main
+
+main()

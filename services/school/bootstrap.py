@@ -1,0 +1,19 @@
+"""Composition root of the school service."""
+
+from fastapi import FastAPI
+
+from services.kit.app import build_app, serve
+from services.school.api import school_router
+from services.school.settings import SchoolSettings
+
+
+def create_app(settings: SchoolSettings | None = None) -> FastAPI:
+    """The school service application."""
+    settings = settings or SchoolSettings()
+    return build_app(settings, title="Samverkan school service", routers=[school_router()])
+
+
+def main() -> None:
+    """Run the service."""
+    settings = SchoolSettings()
+    serve(create_app(settings), settings)

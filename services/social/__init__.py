@@ -1,0 +1,1 @@
+"""Social services (socialtjänst): receives referrals and reports of concern."""

@@ -1,0 +1,3 @@
+from services.social.bootstrap import main
+
+main()
