@@ -6,9 +6,15 @@ from faststream.kafka import KafkaBroker, KafkaMessage
 from services.kit.consumer import Delivery, EventConsumer
 
 
-def make_broker(bootstrap: str, client_id: str) -> KafkaBroker:
+def make_broker(bootstrap: str, client_id: str, graceful_timeout: float = 15.0) -> KafkaBroker:
     """A broker whose publishers wait for all in-sync replicas and never duplicate."""
-    return KafkaBroker(bootstrap, client_id=client_id, acks="all", enable_idempotence=True)
+    return KafkaBroker(
+        bootstrap,
+        client_id=client_id,
+        acks="all",
+        enable_idempotence=True,
+        graceful_timeout=graceful_timeout,
+    )
 
 
 def _delivery(message: KafkaMessage) -> Delivery:

@@ -13,7 +13,7 @@ import asyncpg
 from asyncpg.pool import PoolConnectionProxy
 
 # Every connection a service uses comes from its pool.
-Connection: TypeAlias = PoolConnectionProxy[Any] | asyncpg.Connection[Any]
+Connection: TypeAlias = "PoolConnectionProxy[Any] | asyncpg.Connection[Any]"
 
 _LOCK_ID = 73_011_975
 

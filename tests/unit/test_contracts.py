@@ -35,9 +35,21 @@ def _valid() -> dict:
         (b'{"event_type": "ReferralRequested"', DecodeProblem.NOT_JSON, None),
         (b"[1, 2]", DecodeProblem.NOT_AN_OBJECT, None),
         (b'{"schema_version": 1}', DecodeProblem.MISSING_TYPE, "event_type"),
-        (b'{"event_type": "ReferralTeleported", "schema_version": 1}', DecodeProblem.UNKNOWN_TYPE, "event_type"),
-        (b'{"event_type": "ReferralRequested", "schema_version": 7}', DecodeProblem.UNKNOWN_VERSION, "schema_version"),
-        (b'{"event_type": "ReferralRequested", "schema_version": "1"}', DecodeProblem.UNKNOWN_VERSION, "schema_version"),
+        (
+            b'{"event_type": "ReferralTeleported", "schema_version": 1}',
+            DecodeProblem.UNKNOWN_TYPE,
+            "event_type",
+        ),
+        (
+            b'{"event_type": "ReferralRequested", "schema_version": 7}',
+            DecodeProblem.UNKNOWN_VERSION,
+            "schema_version",
+        ),
+        (
+            b'{"event_type": "ReferralRequested", "schema_version": "1"}',
+            DecodeProblem.UNKNOWN_VERSION,
+            "schema_version",
+        ),
     ],
 )
 def test_decoder_names_the_problem(raw, problem, field):

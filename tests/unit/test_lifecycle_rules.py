@@ -27,9 +27,14 @@ def walk(kind, steps, start=S.REQUESTED):
 
 def test_the_closed_loop_reaches_completed():
     steps = [
-        ("ReferralReceived", R), ("ReferralAccepted", R), ("CaseworkerAssigned", R),
-        ("ContactAttempted", R), ("FirstContactMade", R), ("ReferralPaused", R),
-        ("ReferralResumed", R), ("ReferralCompleted", R),
+        ("ReferralReceived", R),
+        ("ReferralAccepted", R),
+        ("CaseworkerAssigned", R),
+        ("ContactAttempted", R),
+        ("FirstContactMade", R),
+        ("ReferralPaused", R),
+        ("ReferralResumed", R),
+        ("ReferralCompleted", R),
     ]
     assert walk(REF, steps) is S.COMPLETED
 
@@ -74,6 +79,8 @@ def test_redirect_is_recorded_only_after_rejection_or_failure():
 
 def test_allowed_events_is_what_a_receiver_can_do_next():
     assert allowed_events(S.RECEIVED, R, REF) == [
-        "ReferralAccepted", "ReferralCancelled", "ReferralRejected",
+        "ReferralAccepted",
+        "ReferralCancelled",
+        "ReferralRejected",
     ]
     assert "ReferralCancelled" in allowed_events(S.REQUESTED, SND, REF)

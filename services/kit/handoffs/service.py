@@ -30,6 +30,8 @@ from services.kit.handoffs.domain import (
 )
 
 log = logging.getLogger(__name__)
+# Made by the service itself on an agency's behalf: that agency's people are told too.
+SYSTEM_EVENTS = frozenset({"ReferralExpired"})
 
 
 @dataclass
@@ -146,8 +148,9 @@ class HandoffDesk:
             handoff = advance(current, event)
         await repo.save(conn, handoff)
         await repo.append_timeline(conn, event, handoff)
-        for agency in {handoff.sender, handoff.receiver} & self.hosted - {event.producer}:
-            await repo.notify(conn, agency, handoff, event)
+        for agency in {handoff.sender, handoff.receiver} & self.hosted:
+            if agency != event.producer or event.event_type in SYSTEM_EVENTS:
+                await repo.notify(conn, agency, handoff, event)
         return handoff
 
     async def _opened(self, conn: Connection, event: HandoffOpened) -> Handoff:
