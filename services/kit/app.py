@@ -72,7 +72,13 @@ def build_app(
             max_attempts=kafka.max_attempts,
             backoff_s=kafka.retry_backoff_s,
         )
-        subscribe(broker, [kafka.topic(HANDOFFS.name)], f"samverkan.{settings.service}", consumer)
+        subscribe(
+            broker,
+            [kafka.topic(HANDOFFS.name)],
+            f"samverkan.{settings.service}",
+            consumer,
+            kafka.session_timeout_ms,
+        )
         hub = NotificationHub(pool)
         await hub.start()
         relay = OutboxRelay(pool, publisher, settings.outbox_batch, settings.outbox_idle_poll_s)

@@ -31,7 +31,11 @@ def _delivery(message: KafkaMessage) -> Delivery:
 
 
 def subscribe(
-    broker: KafkaBroker, topics: list[str], group_id: str, consumer: EventConsumer
+    broker: KafkaBroker,
+    topics: list[str],
+    group_id: str,
+    consumer: EventConsumer,
+    session_timeout_ms: int = 10_000,
 ) -> None:
     """Feed `topics` to `consumer` in consumer group `group_id`, committing after each effect."""
     subscriber = broker.subscriber(
@@ -39,6 +43,8 @@ def subscribe(
         group_id=group_id,
         ack_policy=AckPolicy.NACK_ON_ERROR,
         auto_offset_reset="earliest",
+        session_timeout_ms=session_timeout_ms,
+        heartbeat_interval_ms=session_timeout_ms // 4,
     )
 
     @subscriber

@@ -85,6 +85,7 @@ class OutboxRelay:
         await self._publisher.send_many(
             [(r["topic"], r["key"], r["payload"], json.loads(r["headers"])) for r in rows]
         )
+        crash_point("relay_after_publish")
         await conn.execute(
             "UPDATE outbox SET sent_at = now() WHERE id = ANY($1::bigint[])",
             [r["id"] for r in rows],

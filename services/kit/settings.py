@@ -19,6 +19,9 @@ class KafkaSettings(BaseSettings):
         default=5, ge=1, description="Tries before a message is dead-lettered."
     )
     retry_backoff_s: float = Field(default=0.2, ge=0)
+    session_timeout_ms: int = Field(
+        default=10_000, ge=6_000, description="How long a silent consumer keeps its partitions."
+    )
 
     def topic(self, name: str) -> str:
         """The concrete topic name for a contract topic name."""

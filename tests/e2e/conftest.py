@@ -36,7 +36,11 @@ def start_agencies(
                 kafka_bootstrap=stack.kafka.bootstrap,
                 log_dir=logs,
                 topic_prefix=prefix,
-                extra_env={"SAMVERKAN_EXPIRY_CHECK_S": "0.5", **(extra_env or {}).get(name, {})},
+                extra_env={
+                    "SAMVERKAN_EXPIRY_CHECK_S": "0.5",
+                    "SAMVERKAN_KAFKA_SESSION_TIMEOUT_MS": "6000",
+                    **(extra_env or {}).get(name, {}),
+                },
             )
         for process in agencies.values():
             process.start()
