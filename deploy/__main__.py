@@ -1,0 +1,151 @@
+"""Command line for the local stack.
+
+``run`` starts Kafka, PostgreSQL, the topics, one database per service and the
+services themselves, until Ctrl-C or SIGTERM; ``up`` does the same without the
+services; ``prepare`` fetches what they need (Kafka jars, PostgreSQL binaries)
+ahead of time; ``topics`` creates the contract topics on any broker, e.g. the
+one in docker-compose.
+"""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from types import FrameType
+
+from contracts.topics import topic_specs
+
+from ._process import run_sync
+from .kafka_jars import REPO_ROOT, fetch_jars
+from .postgres import ensure_binaries
+from .services import SERVICES, ServiceProcess
+from .stack import Stack
+from .topics import ensure_topics
+
+DEFAULT_WORKDIR = REPO_ROOT / ".run" / "stack"
+DEFAULT_DATABASES = [f"samverkan_{name}" for name in SERVICES]
+FIRST_SERVICE_PORT = 8001
+
+
+def parse_topics(text: str) -> list[tuple[str, int]]:
+    """Parse ``"name:partitions,..."`` into ``[(name, partitions), ...]``."""
+    topics: list[tuple[str, int]] = []
+    for item in filter(None, (part.strip() for part in text.split(","))):
+        name, sep, count = item.rpartition(":")
+        if not sep or not name or not count.isdigit() or int(count) < 1:
+            raise argparse.ArgumentTypeError(f"expected name:partitions, got {item!r}")
+        topics.append((name, int(count)))
+    return topics
+
+
+def parse_names(text: str) -> list[str]:
+    """Parse ``"a,b,c"`` into ``["a", "b", "c"]``."""
+    return [name.strip() for name in text.split(",") if name.strip()]
+
+
+def _interrupt(signum: int, frame: FrameType | None) -> None:
+    # SIGTERM unwinds like Ctrl-C, so the `finally` below stops both servers.
+    raise KeyboardInterrupt
+
+
+def _start_services(stack: Stack, workdir: Path) -> list[ServiceProcess]:
+    started: list[ServiceProcess] = []
+    for offset, name in enumerate(SERVICES):
+        process = ServiceProcess(
+            name=name,
+            database_dsn=stack.databases[f"samverkan_{name}"],
+            kafka_bootstrap=stack.kafka.bootstrap,
+            log_dir=workdir / "logs",
+            port=FIRST_SERVICE_PORT + offset,
+        )
+        started.append(process)
+        process.start()
+        print(f"service {name:<12}: {process.url}/docs  (log {process.log_file})", flush=True)
+    return started
+
+
+def up(
+    workdir: Path,
+    databases: Sequence[str],
+    topics: Sequence[tuple[str, int]],
+    with_services: bool = False,
+) -> int:
+    """Start the stack (and the services), print where everything is, block until a signal."""
+    signal.signal(signal.SIGTERM, _interrupt)
+    stack = Stack(workdir)
+    services: list[ServiceProcess] = []
+    try:
+        info = stack.start(databases, topics)
+        print(f"Kafka bootstrap : {info['kafka_bootstrap']}")
+        for name, dsn in info["databases"].items():
+            print(f"database {name:<8}: {dsn}")
+        for name, path in info["logs"].items():
+            print(f"log {name:<13}: {path}")
+        print(f"stack.json      : {stack.info_file}")
+        if with_services:
+            services = _start_services(stack, workdir)
+        print("Running; Ctrl-C or SIGTERM stops it.", flush=True)
+        waited = {signal.SIGINT, signal.SIGTERM}
+        # Blocked and waited for synchronously: no race between a check and a sleep.
+        signal.pthread_sigmask(signal.SIG_BLOCK, waited)
+        received = signal.sigwait(waited)
+        # Unblocked again; from here on further signals are ignored until all is stopped.
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, waited)
+        print(f"{signal.Signals(received).name}: stopping", flush=True)
+    except KeyboardInterrupt:
+        print("interrupted: stopping", flush=True)
+    finally:
+        # Shutting down: a second Ctrl-C must not leave services or servers orphaned.
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        for service in reversed(services):
+            service.stop()
+        stack.stop()
+    print("stopped")
+    return 0
+
+
+def prepare() -> int:
+    """Fetch the Kafka jars and install PostgreSQL if needed, without starting them."""
+    print(f"Kafka jars      : {fetch_jars()}")
+    print(f"PostgreSQL bin  : {ensure_binaries()}")
+    return 0
+
+
+def topics(bootstrap: str, wanted: Sequence[tuple[str, int]]) -> int:
+    """Create the missing topics on the broker at ``bootstrap``."""
+    run_sync(ensure_topics(bootstrap, wanted))
+    for name, partitions in wanted:
+        print(f"topic {name} ({partitions} partitions) ready")
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of ``python -m deploy``."""
+    parser = argparse.ArgumentParser(prog="python -m deploy", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+    for command, text in [
+        ("run", "start Kafka, PostgreSQL and the services; wait for a signal"),
+        ("up", "start Kafka and PostgreSQL only; wait for a signal"),
+    ]:
+        run = commands.add_parser(command, help=text)
+        run.add_argument("--workdir", type=Path, default=DEFAULT_WORKDIR)
+        run.add_argument("--databases", type=parse_names, default=DEFAULT_DATABASES, help="a,b")
+        run.add_argument("--topics", type=parse_topics, default=topic_specs(), help="name:N,...")
+    commands.add_parser("prepare", help="fetch Kafka jars and PostgreSQL binaries")
+    create = commands.add_parser("topics", help="create missing topics on a running broker")
+    create.add_argument("--bootstrap", required=True, help="host:port")
+    create.add_argument("--topics", type=parse_topics, default=topic_specs(), help="name:N,...")
+    args = parser.parse_args(argv)
+    if args.command == "prepare":
+        return prepare()
+    if args.command == "topics":
+        return topics(args.bootstrap, args.topics)
+    return up(args.workdir, args.databases, args.topics, with_services=args.command == "run")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

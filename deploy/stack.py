@@ -1,0 +1,124 @@
+"""The local infrastructure of Samverkan: one Kafka broker and one PostgreSQL server.
+
+``Stack`` starts both in a work directory, creates the databases and topics it
+is given, and describes the result in ``stack.json`` for services and tests.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterable
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+from ._process import run_sync
+from .kafka import KafkaServer
+from .postgres import PostgresServer
+from .topics import ensure_topics
+
+__all__ = ["Stack"]
+
+
+class Stack:
+    """Kafka in ``workdir/kafka`` and PostgreSQL in ``workdir/postgres``.
+
+    Use ``start(databases, topics)`` and ``stop()``, or the context-manager
+    form, which starts with the databases and topics given to the constructor::
+
+        with Stack(path, databases=["school"], topics=[("referrals", 3)]) as stack:
+            ...
+    """
+
+    def __init__(
+        self,
+        workdir: Path,
+        *,
+        databases: Iterable[str] = (),
+        topics: Iterable[tuple[str, int]] = (),
+        kafka_port: int | None = None,
+        postgres_port: int | None = None,
+    ) -> None:
+        """Describe a stack; nothing runs until ``start()`` or ``with``."""
+        self.workdir = Path(workdir).resolve()
+        self.kafka = KafkaServer(self.workdir / "kafka", kafka_port)
+        self.postgres = PostgresServer(self.workdir / "postgres", postgres_port)
+        self._default_databases = list(databases)
+        self._default_topics = list(topics)
+        self.databases: dict[str, str] = {}
+
+    @property
+    def info_file(self) -> Path:
+        """``stack.json``: present exactly while the stack is up."""
+        return self.workdir / "stack.json"
+
+    def start(
+        self,
+        databases: Iterable[str] | None = None,
+        topics: Iterable[tuple[str, int]] | None = None,
+    ) -> dict[str, Any]:
+        """Start both servers, create databases and topics, write ``stack.json``.
+
+        ``None`` means the databases or topics given to the constructor. Returns
+        the same description that ``stack.json`` holds. If anything fails, what
+        was already started is stopped again before the error propagates.
+        """
+        wanted_databases = self._default_databases if databases is None else list(databases)
+        wanted_topics = self._default_topics if topics is None else list(topics)
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        self.info_file.unlink(missing_ok=True)
+        try:
+            # PostgreSQL first: it takes about a second, the broker several.
+            self.postgres.start()
+            for name in wanted_databases:
+                self.postgres.create_database(name)
+                self.databases[name] = self.postgres.dsn(name)
+            self.kafka.start()
+            run_sync(ensure_topics(self.kafka.bootstrap, wanted_topics))
+        except BaseException:
+            self.stop()
+            raise
+        info = self.describe()
+        # Written last and atomically: its presence means "ready to use".
+        staging = self.info_file.with_suffix(".json.tmp")
+        staging.write_text(json.dumps(info, indent=2) + "\n")
+        os.replace(staging, self.info_file)
+        return info
+
+    def describe(self) -> dict[str, Any]:
+        """Return addresses, DSNs and log files of the running stack."""
+        return {
+            "kafka_bootstrap": self.kafka.bootstrap,
+            "postgres": {
+                "host": self.postgres.host,
+                "port": self.postgres.port,
+                "user": self.postgres.user,
+            },
+            "databases": dict(self.databases),
+            "logs": {
+                "kafka": str(self.kafka.log_file),
+                "kafka_console": str(self.kafka.console_file),
+                "postgres": str(self.postgres.log_file),
+            },
+        }
+
+    def stop(self) -> None:
+        """Stop Kafka, then PostgreSQL; safe to call more than once."""
+        self.info_file.unlink(missing_ok=True)
+        try:
+            self.kafka.stop()
+        finally:
+            self.postgres.stop()
+
+    def __enter__(self) -> Stack:
+        self.start()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
