@@ -3,13 +3,20 @@
 from fastapi import FastAPI
 
 from services.employment.settings import EmploymentSettings
+from services.kit import handoffs
 from services.kit.app import build_app, serve
 
 
 def create_app(settings: EmploymentSettings | None = None) -> FastAPI:
     """The employment service application."""
     settings = settings or EmploymentSettings()
-    return build_app(settings, title="Samverkan employment service")
+    return build_app(
+        settings,
+        title="Samverkan employment service",
+        parts=[handoffs.install],
+        routers=[handoffs.handoff_router()],
+        migrations=[handoffs.MIGRATIONS],
+    )
 
 
 def main() -> None:

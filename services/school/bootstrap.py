@@ -2,6 +2,7 @@
 
 from fastapi import FastAPI
 
+from services.kit import handoffs
 from services.kit.app import build_app, serve
 from services.school.api import school_router
 from services.school.settings import SchoolSettings
@@ -10,7 +11,13 @@ from services.school.settings import SchoolSettings
 def create_app(settings: SchoolSettings | None = None) -> FastAPI:
     """The school service application."""
     settings = settings or SchoolSettings()
-    return build_app(settings, title="Samverkan school service", routers=[school_router()])
+    return build_app(
+        settings,
+        title="Samverkan school service",
+        parts=[handoffs.install],
+        routers=[handoffs.handoff_router(), school_router()],
+        migrations=[handoffs.MIGRATIONS],
+    )
 
 
 def main() -> None:

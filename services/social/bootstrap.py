@@ -2,6 +2,7 @@
 
 from fastapi import FastAPI
 
+from services.kit import handoffs
 from services.kit.app import build_app, serve
 from services.social.settings import SocialSettings
 
@@ -9,7 +10,13 @@ from services.social.settings import SocialSettings
 def create_app(settings: SocialSettings | None = None) -> FastAPI:
     """The social service application."""
     settings = settings or SocialSettings()
-    return build_app(settings, title="Samverkan social service")
+    return build_app(
+        settings,
+        title="Samverkan social service",
+        parts=[handoffs.install],
+        routers=[handoffs.handoff_router()],
+        migrations=[handoffs.MIGRATIONS],
+    )
 
 
 def main() -> None:

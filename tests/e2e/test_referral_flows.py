@@ -222,9 +222,12 @@ async def test_flows_3_and_4_rejection_redirect_and_outcome_on_every_timeline(ht
     social = await eventually(
         social_timeline, lambda t: any(e["event_type"] == "ReferralCompleted" for e in t)
     )
-    assert [e["event_id"] for e in social] == [e["event_id"] for e in entries], (
-        "same history everywhere"
-    )
+    # Referrals live on different partitions, so only each referral's own order is shared.
+    assert sorted(e["event_id"] for e in social) == sorted(e["event_id"] for e in entries)
+    for rid in (first, second):
+        assert [e["event_id"] for e in social if e["referral_id"] == rid] == [
+            e["event_id"] for e in entries if e["referral_id"] == rid
+        ]
     employment = await timeline(http, agencies, "employment", AF_GBG, subject)
     assert {e["referral_id"] for e in employment} == {first, second}
 

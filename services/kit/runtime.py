@@ -1,0 +1,91 @@
+"""What a running service process has, and how its parts plug into it at start-up.
+
+A part (the handoff loop, the audit log, a report) is a function that receives the Runtime and
+subscribes handlers, starts background jobs and puts what its HTTP routes need on app.state.
+"""
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable, Coroutine
+from dataclasses import dataclass, field
+from typing import Any
+
+import asyncpg
+from fastapi import FastAPI
+from faststream.kafka import KafkaBroker
+
+from contracts.topics import DEAD_LETTER
+from services.kit.agencies import AgencyRegistry
+from services.kit.broker import subscribe
+from services.kit.consumer import EventConsumer, Handler
+from services.kit.publisher import Publisher
+from services.kit.settings import ServiceSettings
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Runtime:
+    """The shared resources of one service process."""
+
+    app: FastAPI
+    settings: ServiceSettings
+    registry: AgencyRegistry
+    pool: asyncpg.Pool
+    publisher: Publisher
+    broker: KafkaBroker
+    tasks: list[asyncio.Task[Any]] = field(default_factory=list)
+    closers: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
+
+    def subscribe(self, consumer_name: str, topics: list[str], handler: Handler) -> EventConsumer:
+        """Feed contract topics to `handler`, exactly once in effect, in this service's group."""
+        kafka = self.settings.kafka
+        consumer = EventConsumer(
+            name=f"{self.settings.service}.{consumer_name}",
+            pool=self.pool,
+            handler=handler,
+            publisher=self.publisher,
+            dead_letter_topic=kafka.topic(DEAD_LETTER.name),
+            max_attempts=kafka.max_attempts,
+            backoff_s=kafka.retry_backoff_s,
+        )
+        subscribe(
+            self.broker,
+            [kafka.topic(t) for t in topics],
+            f"samverkan.{consumer.name}",
+            consumer,
+            kafka.session_timeout_ms,
+        )
+        return consumer
+
+    def run(self, name: str, job: Coroutine[Any, Any, None]) -> None:
+        """Run `job` in the background until the service stops."""
+        self.tasks.append(asyncio.create_task(job, name=name))
+
+    def run_every(self, name: str, seconds: float, job: Callable[[], Awaitable[object]]) -> None:
+        """Run `job` every `seconds`; a failure is logged and retried next time."""
+
+        async def loop() -> None:
+            while True:
+                await asyncio.sleep(seconds)
+                try:
+                    await job()
+                except Exception:
+                    log.exception("%s failed; will retry", name)
+
+        self.run(name, loop())
+
+    def on_stop(self, closer: Callable[[], Awaitable[None]]) -> None:
+        """Call `closer` when the service stops (before the pool closes)."""
+        self.closers.append(closer)
+
+    async def stop(self) -> None:
+        """Cancel background jobs and run the closers, newest first."""
+        for task in self.tasks:
+            task.cancel()
+        await asyncio.gather(*self.tasks, return_exceptions=True)
+        for closer in reversed(self.closers):
+            await closer()
+
+
+Part = Callable[[Runtime], Awaitable[None]]
