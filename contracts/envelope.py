@@ -41,6 +41,7 @@ class LegalDuty(StrEnum):
     CONCERN_REPORT = "SoL 14 kap. 1 §"
     KAA_NOTIFICATION = "SkolL 29 kap. 9 §"
     LOG_REVIEW = "OSL 5 kap. / dataskydd loggkontroll"
+    ESF_PARTICIPANT_DATA = "Förordning (EU) 2021/1057 art. 17"
 
 
 class DisclosureProvision(StrEnum):

@@ -17,8 +17,10 @@ from pathlib import Path
 from types import FrameType
 
 from contracts.topics import topic_specs
+from services.kit.agencies import AgencyRegistry
 
 from ._process import run_sync
+from .credentials import demo_principals, new_pseudonym_key, write_principals
 from .kafka_jars import REPO_ROOT, fetch_jars
 from .postgres import ensure_binaries
 from .services import SERVICES, ServiceProcess
@@ -51,8 +53,21 @@ def _interrupt(signum: int, frame: FrameType | None) -> None:
     raise KeyboardInterrupt
 
 
+def _secrets(workdir: Path) -> dict[str, str]:
+    """Fresh API keys and pseudonym key for this run; the environment the services need."""
+    keys_file = workdir / "api-keys.json"
+    registry = AgencyRegistry.load(REPO_ROOT / "deploy" / "agencies.yaml")
+    write_principals(demo_principals(registry), workdir / "principals.yaml", keys_file)
+    print(f"API keys        : {keys_file} (Authorization: Bearer <key>)")
+    return {
+        "SAMVERKAN_PRINCIPALS_FILE": str(workdir / "principals.yaml"),
+        "SAMVERKAN_PSEUDONYM_KEY": new_pseudonym_key(),
+    }
+
+
 def _start_services(stack: Stack, workdir: Path) -> list[ServiceProcess]:
     started: list[ServiceProcess] = []
+    secret_env = _secrets(workdir)
     for offset, name in enumerate(SERVICES):
         process = ServiceProcess(
             name=name,
@@ -60,6 +75,7 @@ def _start_services(stack: Stack, workdir: Path) -> list[ServiceProcess]:
             kafka_bootstrap=stack.kafka.bootstrap,
             log_dir=workdir / "logs",
             port=FIRST_SERVICE_PORT + offset,
+            extra_env=dict(secret_env),
         )
         started.append(process)
         process.start()

@@ -14,8 +14,8 @@ def create_app(settings: EmploymentSettings | None = None) -> FastAPI:
         settings,
         title="Samverkan employment service",
         parts=[handoffs.install],
-        routers=[handoffs.handoff_router()],
-        migrations=[handoffs.MIGRATIONS],
+        routers=handoffs.routers(),
+        migrations=handoffs.MIGRATIONS,
     )
 
 

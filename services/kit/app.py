@@ -11,14 +11,16 @@ from fastapi import APIRouter, FastAPI, Request
 
 from services.kit import failpoints, outbox
 from services.kit.agencies import AgencyRegistry
+from services.kit.auth import Principals
 from services.kit.broker import make_broker
 from services.kit.database import create_pool, migrate
 from services.kit.handoffs.api import install_error_handler
+from services.kit.metrics import metrics_router
 from services.kit.outbox import OutboxRelay
 from services.kit.publisher import Publisher
 from services.kit.runtime import Part, Runtime
 from services.kit.settings import ServiceSettings
-from services.kit.telemetry import setup_tracing
+from services.kit.telemetry import instrument_http, setup_tracing
 
 log = logging.getLogger(__name__)
 KIT_MIGRATIONS = Path(__file__).parent / "migrations"
@@ -38,6 +40,7 @@ def build_app(
     failpoints.arm(settings.failpoints)
     setup_tracing(settings.service, settings.telemetry_exporter)
     registry = AgencyRegistry.load(settings.agencies_file)
+    principals = Principals.load(settings.principals_file)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -46,9 +49,10 @@ def build_app(
         publisher = Publisher(settings.kafka.bootstrap, client_id=settings.service)
         await publisher.start()
         broker = make_broker(settings.kafka.bootstrap, client_id=settings.service)
-        runtime = Runtime(app, settings, registry, pool, publisher, broker)
-        app.state.pool, app.state.registry, app.state.settings = pool, registry, settings
         relay = OutboxRelay(pool, publisher, settings.outbox_batch, settings.outbox_idle_poll_s)
+        runtime = Runtime(app, settings, registry, pool, publisher, broker, relay)
+        app.state.pool, app.state.registry, app.state.settings = pool, registry, settings
+        app.state.principals = principals
         runtime.run("outbox-relay", relay.run())
         for part in parts:
             await part(runtime)
@@ -62,10 +66,12 @@ def build_app(
             await pool.close()
 
     app = FastAPI(title=title, version="1.0.0", lifespan=lifespan)
+    instrument_http(app)
     install_error_handler(app)
     for router in routers:
         app.include_router(router)
     app.include_router(_operations_router())
+    app.include_router(metrics_router())
     return app
 
 

@@ -10,13 +10,14 @@ redelivered rather than lost.
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Mapping
+from contextvars import ContextVar
 from dataclasses import dataclass
 
 import asyncpg
 from opentelemetry import trace
 
 from contracts import DEAD_LETTER, DecodeError, Event, decode
-from services.kit import inbox
+from services.kit import inbox, metrics
 from services.kit.database import Connection
 from services.kit.failpoints import crash_point
 from services.kit.publisher import Publisher
@@ -49,6 +50,11 @@ class Delivery:
     headers: Mapping[str, str]
 
 
+# The Kafka record of the event being handled, for handlers that keep its provenance (the
+# audit log stores the exact bytes with topic, partition and offset).
+current_delivery: ContextVar[Delivery] = ContextVar("current_delivery")
+
+
 @dataclass
 class EventConsumer:
     """Applies `handler` to each event exactly once in effect, or dead-letters it."""
@@ -76,6 +82,7 @@ class EventConsumer:
                 await self._dead_letter(delivery, exc.reason, exc.detail, attempts=attempt)
                 return
             except Exception as exc:
+                metrics.EVENTS_FAILED.labels(self.name, event.event_type).inc()
                 if attempt == self.max_attempts:
                     await self._dead_letter(delivery, "handler_failed", repr(exc)[:500], attempt)
                     return
@@ -91,14 +98,22 @@ class EventConsumer:
             kind=trace.SpanKind.CONSUMER,
             attributes={"samverkan.consumer": self.name, "samverkan.event_type": event.event_type},
         ):
-            async with self.pool.acquire() as conn, conn.transaction():
-                if await inbox.claim(conn, self.name, event.event_id):
-                    await self.handler(conn, event)
+            token = current_delivery.set(delivery)
+            try:
+                async with self.pool.acquire() as conn, conn.transaction():
+                    applied = await inbox.claim(conn, self.name, event.event_id)
+                    if applied:
+                        await self.handler(conn, event)
+            finally:
+                current_delivery.reset(token)
+            if applied:
+                metrics.handled(self.name, event)
             crash_point("consumer_after_commit")
 
     async def _dead_letter(
         self, delivery: Delivery, reason: str, detail: str, attempts: int
     ) -> None:
+        metrics.EVENTS_DEAD_LETTERED.labels(self.name, reason).inc()
         log.warning(
             "%s: dead-lettering %s:%d@%d: %s",
             self.name,

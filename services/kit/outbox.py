@@ -9,14 +9,15 @@ import asyncio
 import contextlib
 import json
 import logging
+from collections.abc import Awaitable, Callable
 
 import asyncpg
 
-from contracts import Event, encode, topic_for
+from contracts import ConsentBasis, Event, encode, topic_for
 from services.kit.database import Connection
 from services.kit.failpoints import crash_point
 from services.kit.publisher import Publisher
-from services.kit.telemetry import inject_context
+from services.kit.telemetry import inject_context, publishing
 
 log = logging.getLogger(__name__)
 _CHANNEL = "outbox"
@@ -25,20 +26,29 @@ _RELAY_LOCK = 73_011_976
 
 async def add(conn: Connection, event: Event, topic_prefix: str = "") -> None:
     """Stage `event` for publication inside the caller's transaction."""
+    consent = event.legal_basis.consent_id if isinstance(event.legal_basis, ConsentBasis) else None
     await conn.execute(
-        "INSERT INTO outbox (event_id, topic, key, payload, headers) VALUES ($1, $2, $3, $4, $5)",
+        "INSERT INTO outbox (event_id, topic, key, payload, headers, event_type, consent_id)"
+        " VALUES ($1, $2, $3, $4, $5, $6, $7)",
         event.event_id,
         topic_prefix + topic_for(event).name,
         event.key,
         encode(event),
         json.dumps(inject_context({"event_type": event.event_type})),
+        event.event_type,
+        consent,
     )
     await conn.execute("SELECT pg_notify($1, '')", _CHANNEL)
 
 
 async def backlog(pool: asyncpg.Pool) -> int:
     """How many staged events are not yet published."""
-    return int(await pool.fetchval("SELECT count(*) FROM outbox WHERE sent_at IS NULL") or 0)
+    return int(
+        await pool.fetchval(
+            "SELECT count(*) FROM outbox WHERE sent_at IS NULL AND withheld_at IS NULL"
+        )
+        or 0
+    )
 
 
 class OutboxRelay:
@@ -52,6 +62,8 @@ class OutboxRelay:
         self._batch = batch
         self._idle_poll_s = idle_poll_s
         self._wake = asyncio.Event()
+        # Run before each batch, e.g. to withhold events whose legal basis has lapsed.
+        self.guards: list[Callable[[Connection], Awaitable[object]]] = []
 
     async def run(self) -> None:
         """Relay until cancelled. Only the holder of the relay lock publishes."""
@@ -74,17 +86,23 @@ class OutboxRelay:
 
     async def relay_once(self, conn: Connection) -> int:
         """Publish one batch of unsent events; return how many were sent."""
+        for guard in self.guards:
+            await guard(conn)
         rows = await conn.fetch(
             "SELECT id, topic, key, payload, headers FROM outbox"
-            " WHERE sent_at IS NULL ORDER BY id LIMIT $1",
+            " WHERE sent_at IS NULL AND withheld_at IS NULL ORDER BY id LIMIT $1",
             self._batch,
         )
         if not rows:
             return 0
         crash_point("relay_before_publish")
-        await self._publisher.send_many(
-            [(r["topic"], r["key"], r["payload"], json.loads(r["headers"])) for r in rows]
-        )
+        with publishing([(r["topic"], json.loads(r["headers"])) for r in rows]) as headers:
+            await self._publisher.send_many(
+                [
+                    (r["topic"], r["key"], r["payload"], h)
+                    for r, h in zip(rows, headers, strict=True)
+                ]
+            )
         crash_point("relay_after_publish")
         await conn.execute(
             "UPDATE outbox SET sent_at = now() WHERE id = ANY($1::bigint[])",

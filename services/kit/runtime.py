@@ -18,6 +18,7 @@ from contracts.topics import DEAD_LETTER
 from services.kit.agencies import AgencyRegistry
 from services.kit.broker import subscribe
 from services.kit.consumer import EventConsumer, Handler
+from services.kit.outbox import OutboxRelay
 from services.kit.publisher import Publisher
 from services.kit.settings import ServiceSettings
 
@@ -34,6 +35,7 @@ class Runtime:
     pool: asyncpg.Pool
     publisher: Publisher
     broker: KafkaBroker
+    relay: OutboxRelay
     tasks: list[asyncio.Task[Any]] = field(default_factory=list)
     closers: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
 

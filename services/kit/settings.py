@@ -2,7 +2,7 @@
 
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -67,5 +67,13 @@ class ServiceSettings(BaseSettings):
     )
     failpoints: frozenset[str] = Field(
         default=frozenset(), description="Crash points to arm (fault tests only)."
+    )
+    principals_file: Path | None = Field(
+        default=None, description="Who may call the HTTP API (YAML with key hashes); required."
+    )
+    pseudonym_key: SecretStr | None = Field(
+        default=None,
+        description="HMAC key turning personnummer into subject pseudonyms (32+ bytes); required"
+        " by agency services, the same for every agency, never logged, never on the bus.",
     )
     telemetry_exporter: str = Field(default="none", pattern="^(none|console|otlp|memory)$")

@@ -7,10 +7,11 @@ from fastapi import APIRouter, Request
 from pydantic import Field
 
 from contracts.codes import ConcernCode, DropoutReason
-from contracts.envelope import AgencyId, SubjectRef
+from contracts.envelope import AgencyId
 from contracts.events import ConcernReported, DropoutReported
-from services.kit.handoffs.api import desk_of, pool_of
-from services.kit.handoffs.schemas import Body, HandoffView
+from services.kit.auth import require_act
+from services.kit.handoffs.api import Caller, desk_of, pool_of, subject_of
+from services.kit.handoffs.schemas import HandoffView, SubjectInput
 from services.school.domain import (
     CONCERN_BASIS,
     KAA_BASIS,
@@ -19,11 +20,10 @@ from services.school.domain import (
 )
 
 
-class DropoutReport(Body):
+class DropoutReport(SubjectInput):
     """A student under 20 left or never started upper-secondary school."""
 
     school: AgencyId
-    subject: SubjectRef
     home_municipality: str = Field(
         pattern=r"^\d{4}$", description="Where the student is registered."
     )
@@ -31,21 +31,18 @@ class DropoutReport(Body):
     left_on: date
     under_20: Literal[True] = Field(description="KAA covers young people under 20 only.")
     respond_within_days: int = Field(default=7, ge=0, le=90)
-    protected_identity: bool = False
 
 
-class ConcernReport(Body):
+class ConcernReport(SubjectInput):
     """A report of concern (orosanmälan) about a child."""
 
     school: AgencyId
-    subject: SubjectRef
     municipality: str = Field(pattern=r"^\d{4}$", description="Municipality of social services.")
     concern: ConcernCode
     subject_is_child: Literal[True] = Field(
         description="The duty to report applies to children under 18; otherwise refer with consent."
     )
     respond_within_days: int = Field(default=2, ge=0, le=30)
-    protected_identity: bool = False
 
 
 def school_router() -> APIRouter:
@@ -53,32 +50,36 @@ def school_router() -> APIRouter:
     router = APIRouter(tags=["school"])
 
     @router.post("/dropout-reports", status_code=201)
-    async def report_dropout(body: DropoutReport, request: Request) -> HandoffView:
+    async def report_dropout(body: DropoutReport, request: Request, caller: Caller) -> HandoffView:
         """Tell the student's home municipality (KAA) that the student left school."""
+        require_act(caller, body.school)
         desk = desk_of(request)
         kaa = kaa_unit_for(desk.registry, body.home_municipality)
         async with pool_of(request).acquire() as conn, conn.transaction():
+            subject, protected = await subject_of(conn, request, body, body.school)
             handoff = await desk.open(
                 conn, DropoutReported, sender=body.school, receiver=kaa.id,
-                subject=body.subject, legal_basis=KAA_BASIS,
+                subject=subject, legal_basis=KAA_BASIS,
                 respond_within=timedelta(days=body.respond_within_days),
                 reason=body.reason, left_on=body.left_on, under_20=True,
-                protected_identity=body.protected_identity,
+                protected_identity=protected,
             )  # fmt: skip
         return HandoffView.of(handoff, body.school)
 
     @router.post("/concern-reports", status_code=201)
-    async def report_concern(body: ConcernReport, request: Request) -> HandoffView:
+    async def report_concern(body: ConcernReport, request: Request, caller: Caller) -> HandoffView:
         """Report concern about a child to social services; needs no consent."""
+        require_act(caller, body.school)
         desk = desk_of(request)
         social = social_services_for(desk.registry, body.municipality)
         async with pool_of(request).acquire() as conn, conn.transaction():
+            subject, protected = await subject_of(conn, request, body, body.school)
             handoff = await desk.open(
                 conn, ConcernReported, sender=body.school, receiver=social.id,
-                subject=body.subject, legal_basis=CONCERN_BASIS,
+                subject=subject, legal_basis=CONCERN_BASIS,
                 respond_within=timedelta(days=body.respond_within_days),
                 concern=body.concern, subject_is_child=True,
-                protected_identity=body.protected_identity,
+                protected_identity=protected,
             )  # fmt: skip
         return HandoffView.of(handoff, body.school)
 

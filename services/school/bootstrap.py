@@ -15,8 +15,8 @@ def create_app(settings: SchoolSettings | None = None) -> FastAPI:
         settings,
         title="Samverkan school service",
         parts=[handoffs.install],
-        routers=[handoffs.handoff_router(), school_router()],
-        migrations=[handoffs.MIGRATIONS],
+        routers=[*handoffs.routers(), school_router()],
+        migrations=handoffs.MIGRATIONS,
     )
 
 

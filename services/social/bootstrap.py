@@ -14,8 +14,8 @@ def create_app(settings: SocialSettings | None = None) -> FastAPI:
         settings,
         title="Samverkan social service",
         parts=[handoffs.install],
-        routers=[handoffs.handoff_router()],
-        migrations=[handoffs.MIGRATIONS],
+        routers=handoffs.routers(),
+        migrations=handoffs.MIGRATIONS,
     )
 
 

@@ -21,9 +21,37 @@ def new_subject() -> str:
     return uuid.uuid4().hex + uuid.uuid4().hex
 
 
-def consent() -> dict[str, str]:
+def basis(consent_id: str) -> dict[str, str]:
     """A consent legal basis."""
-    return {"kind": "consent", "consent_id": str(uuid.uuid4())}
+    return {"kind": "consent", "consent_id": consent_id}
+
+
+async def record_consent(
+    http: httpx.AsyncClient,
+    agencies: Any,
+    subject: str,
+    recipients: list[str],
+    categories: list[str] | None = None,
+    agency: str = SCHOOL,
+    service: str = "school",
+) -> str:
+    """Record the subject's consent at `agency` to share with `recipients`; its id."""
+    body = {
+        "agency": agency,
+        "subject": subject,
+        "given_by": "subject",
+        "method": "digital_signature",
+        "recipients": recipients,
+        "data_categories": categories or ["attendance", "case_status"],
+        "valid_until": "2030-01-01T00:00:00Z",
+    }
+    answer = await http.post(
+        agencies[service].url + "/consents",
+        json=body,
+        headers=agencies.headers(f"{agency}.caseworker"),
+    )
+    assert answer.status_code == 201, answer.text
+    return str(answer.json()["consent_id"])
 
 
 async def eventually(
@@ -43,9 +71,9 @@ async def eventually(
 class SseListener:
     """Collects the Server-Sent Events of one stream in the background."""
 
-    def __init__(self, client: httpx.AsyncClient, url: str) -> None:
+    def __init__(self, client: httpx.AsyncClient, url: str, headers: dict[str, str]) -> None:
         self.events: list[dict[str, Any]] = []
-        self._client, self._url = client, url
+        self._client, self._url, self._headers = client, url, headers
         self._ready = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
 
@@ -61,7 +89,9 @@ class SseListener:
             await self._task
 
     async def _run(self) -> None:
-        async with self._client.stream("GET", self._url, timeout=None) as response:
+        async with self._client.stream(
+            "GET", self._url, headers=self._headers, timeout=None
+        ) as response:
             async for kind, data in _parse(response.aiter_lines()):
                 if kind == "ready":
                     self._ready.set()

@@ -9,7 +9,7 @@ import asyncpg
 import httpx
 import pytest
 
-from tests.e2e.agencies import ALE_SOCIAL, SCHOOL, consent, eventually, new_subject
+from tests.e2e.agencies import ALE_SOCIAL, SCHOOL, basis, eventually, new_subject, record_consent
 
 pytestmark = [pytest.mark.e2e, pytest.mark.lifecycle, pytest.mark.chaos]
 
@@ -18,13 +18,38 @@ def armed(*points):
     return {"SAMVERKAN_FAILPOINTS": json.dumps(list(points))}
 
 
-async def post_referral(agencies, subject):
+async def consent_known_everywhere(agencies, subject):
+    """Record the subject's consent and wait until social services know it."""
+    async with httpx.AsyncClient(timeout=5) as http:
+        consent_id = await record_consent(http, agencies, subject, [ALE_SOCIAL])
+
+    async def known():
+        return await fetch(
+            agencies["social"], "SELECT 1 FROM consents WHERE consent_id = $1::uuid", consent_id
+        )
+
+    await eventually(known, lambda rows: len(rows) == 1)
+    return consent_id
+
+
+async def post_referral(agencies, subject, consent_id):
     body = {"sender": SCHOOL, "receiver": ALE_SOCIAL, "subject": subject, "reason": "absence",
-            "data_categories": ["attendance"], "legal_basis": consent()}  # fmt: skip
+            "data_categories": ["attendance"], "legal_basis": basis(consent_id)}  # fmt: skip
     async with httpx.AsyncClient(timeout=5) as http:
         # The school may die before answering; its database tells what was committed.
         with contextlib.suppress(httpx.HTTPError):
-            await http.post(agencies["school"].url + "/referrals", json=body)
+            await http.post(
+                agencies["school"].url + "/referrals",
+                json=body,
+                headers=agencies.headers(f"{SCHOOL}.caseworker"),
+            )
+
+
+async def rearm(process, *points):
+    """Restart a service with crash points armed."""
+    await asyncio.to_thread(process.stop)
+    process.extra_env.update(armed(*points))
+    await asyncio.to_thread(process.start)
 
 
 async def died_by_sigkill(process):
@@ -81,9 +106,11 @@ async def assert_handed_over_exactly_once(agencies, subject):
 
 
 async def test_consumer_killed_after_db_commit_before_offset_commit(start_agencies):
-    agencies = start_agencies({"social": armed("consumer_after_commit")})
+    agencies = start_agencies()
     subject = new_subject()
-    await post_referral(agencies, subject)
+    consent_id = await consent_known_everywhere(agencies, subject)
+    await rearm(agencies["social"], "consumer_after_commit")
+    await post_referral(agencies, subject, consent_id)
     await died_by_sigkill(agencies["social"])
     await restart(agencies["social"])  # the same message is delivered again
     await assert_handed_over_exactly_once(agencies, subject)
@@ -95,9 +122,11 @@ async def test_consumer_killed_after_db_commit_before_offset_commit(start_agenci
 
 @pytest.mark.parametrize("point", ["relay_before_publish", "relay_after_publish"])
 async def test_relay_killed_around_publish(start_agencies, point):
-    agencies = start_agencies({"school": armed(point)})
+    agencies = start_agencies()
     subject = new_subject()
-    await post_referral(agencies, subject)
+    consent_id = await consent_known_everywhere(agencies, subject)
+    await rearm(agencies["school"], point)
+    await post_referral(agencies, subject, consent_id)
     await died_by_sigkill(agencies["school"])
     rid = await referral_of(agencies["school"], subject)  # committed before the crash
     await restart(agencies["school"])

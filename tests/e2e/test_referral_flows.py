@@ -1,6 +1,8 @@
 """The five handoff flows, end to end: three services as OS processes, real Kafka and
 PostgreSQL, driven through the HTTP APIs only."""
 
+import uuid
+
 import httpx
 import pytest
 
@@ -10,9 +12,10 @@ from tests.e2e.agencies import (
     GBG_KAA,
     SCHOOL,
     SseListener,
-    consent,
+    basis,
     eventually,
     new_subject,
+    record_consent,
 )
 
 pytestmark = [pytest.mark.e2e, pytest.mark.lifecycle]
@@ -33,9 +36,15 @@ def url(agencies, service, path):
     return agencies[service].url + path
 
 
+def as_(agencies, agency):
+    return agencies.headers(f"{agency}.caseworker")
+
+
 async def referral_state(http, agencies, service, agency, referral_id):
     answer = await http.get(
-        url(agencies, service, f"/referrals/{referral_id}"), params={"agency": agency}
+        url(agencies, service, f"/referrals/{referral_id}"),
+        params={"agency": agency},
+        headers=as_(agencies, agency),
     )
     return (
         answer.json()
@@ -53,37 +62,42 @@ async def wait_state(http, agencies, service, agency, referral_id, state):
 
 async def act(http, agencies, service, referral_id, action, **body):
     answer = await http.post(
-        url(agencies, service, f"/referrals/{referral_id}/{action}"), json=body
+        url(agencies, service, f"/referrals/{referral_id}/{action}"),
+        json=body,
+        headers=as_(agencies, body["agency"]),
     )
     assert answer.status_code in (200, 201), answer.text
     return answer.json()
 
 
 async def refer(http, agencies, subject, receiver=ALE_SOCIAL, **extra):
+    consent_id = await record_consent(http, agencies, subject, [ALE_SOCIAL, AF_GBG])
     body = {
         "sender": SCHOOL,
         "receiver": receiver,
         "subject": subject,
         "reason": "absence",
         "data_categories": ["attendance"],
-        "legal_basis": consent(),
+        "legal_basis": basis(consent_id),
         **extra,
     }
-    answer = await http.post(url(agencies, "school", "/referrals"), json=body)
+    answer = await http.post(
+        url(agencies, "school", "/referrals"), json=body, headers=as_(agencies, SCHOOL)
+    )
     assert answer.status_code == 201, answer.text
     return answer.json()
 
 
 def stream(http, agencies, service, agency, caseworker=None):
     query = f"?caseworker={caseworker}" if caseworker else ""
-    return SseListener(
-        http, url(agencies, service, f"/agencies/{agency}/notifications/stream{query}")
-    )
+    path = f"/agencies/{agency}/notifications/stream{query}"
+    return SseListener(http, url(agencies, service, path), as_(agencies, agency))
 
 
 async def timeline(http, agencies, service, agency, subject):
     answer = await http.get(
-        url(agencies, service, f"/agencies/{agency}/subjects/{subject}/timeline")
+        url(agencies, service, f"/agencies/{agency}/subjects/{subject}/timeline"),
+        headers=as_(agencies, agency),
     )
     assert answer.status_code == 200, answer.text
     return answer.json()
@@ -145,6 +159,7 @@ async def test_flow2_dropout_report_goes_to_the_home_municipality_kaa(http, agen
     async with stream(http, agencies, "employment", GBG_KAA) as kaa_sse:
         answer = await http.post(
             url(agencies, "school", "/dropout-reports"),
+            headers=as_(agencies, SCHOOL),
             json={
                 "school": SCHOOL,
                 "subject": subject,
@@ -162,13 +177,17 @@ async def test_flow2_dropout_report_goes_to_the_home_municipality_kaa(http, agen
         await kaa_sse.wait_for(rid, "DropoutReported")
 
     inbox = await http.get(
-        url(agencies, "employment", f"/agencies/{GBG_KAA}/inbox"), params={"status": "received"}
+        url(agencies, "employment", f"/agencies/{GBG_KAA}/inbox"),
+        params={"status": "received"},
+        headers=as_(agencies, GBG_KAA),
     )
     assert [h["referral_id"] for h in inbox.json() if h["subject"] == subject] == [rid]
     assert inbox.json()[0]["kind"] == "dropout_report"
     await act(http, agencies, "employment", rid, "accept", agency=GBG_KAA)
     await wait_state(http, agencies, "school", SCHOOL, rid, "accepted")
-    ale_inbox = await http.get(url(agencies, "employment", "/agencies/ale.kaa/inbox"))
+    ale_inbox = await http.get(
+        url(agencies, "employment", "/agencies/ale.kaa/inbox"), headers=as_(agencies, "ale.kaa")
+    )
     assert all(h["subject"] != subject for h in ale_inbox.json()), "not the school's municipality"
 
 
@@ -239,7 +258,9 @@ async def test_flow5_an_unanswered_referral_expires_and_the_sender_is_told(http,
         await school_sse.wait_for(rid, "ReferralExpired")
     await wait_state(http, agencies, "social", ALE_SOCIAL, rid, "expired")
     answer = await http.post(
-        url(agencies, "social", f"/referrals/{rid}/accept"), json={"agency": ALE_SOCIAL}
+        url(agencies, "social", f"/referrals/{rid}/accept"),
+        json={"agency": ALE_SOCIAL},
+        headers=as_(agencies, ALE_SOCIAL),
     )
     assert answer.status_code == 409
     assert answer.json()["current_state"] == "expired"
@@ -252,6 +273,7 @@ async def test_illegal_transitions_are_409_with_state_and_nothing_is_emitted(htt
     answer = await http.post(
         url(agencies, "social", f"/referrals/{rid}/complete"),
         json={"agency": ALE_SOCIAL, "outcome": "in_work"},
+        headers=as_(agencies, ALE_SOCIAL),
     )
     assert answer.status_code == 409
     assert answer.json()["current_state"] == "received"
@@ -267,9 +289,10 @@ async def test_a_second_open_referral_for_the_same_subject_and_agency_is_refused
     first = await refer(http, agencies, subject)
     answer = await http.post(
         url(agencies, "school", "/referrals"),
+        headers=as_(agencies, SCHOOL),
         json={
             "sender": SCHOOL, "receiver": ALE_SOCIAL, "subject": subject, "reason": "absence",
-            "data_categories": ["attendance"], "legal_basis": consent(),
+            "data_categories": ["attendance"], "legal_basis": first["legal_basis"],
         },
     )  # fmt: skip
     assert answer.status_code == 409
@@ -280,14 +303,25 @@ async def test_a_second_open_referral_for_the_same_subject_and_agency_is_refused
 async def test_malformed_requests_get_422_naming_the_field(http, agencies):
     answer = await http.post(
         url(agencies, "school", "/referrals"),
+        headers=as_(agencies, SCHOOL),
         json={"sender": SCHOOL, "receiver": ALE_SOCIAL, "subject": "19900101-1234", "reason": "absence",
-              "data_categories": ["attendance"], "legal_basis": consent()},
+              "data_categories": ["attendance"], "legal_basis": basis(str(uuid.uuid4()))},
     )  # fmt: skip
     assert answer.status_code == 422
     assert answer.json()["detail"][0]["loc"] == ["body", "subject"]
     answer = await http.post(
-        url(agencies, "school", "/referrals"), json={"sender": SCHOOL, "receiver": "nobody.here"}
+        url(agencies, "school", "/referrals"),
+        json={"sender": SCHOOL, "receiver": "nobody.here"},
+        headers=as_(agencies, SCHOOL),
     )
     assert answer.status_code == 422
     missing = {tuple(d["loc"]) for d in answer.json()["detail"]}
-    assert ("body", "subject") in missing and ("body", "legal_basis") in missing
+    assert {("body", "reason"), ("body", "legal_basis"), ("body", "data_categories")} <= missing
+    answer = await http.post(
+        url(agencies, "school", "/referrals"),
+        headers=as_(agencies, SCHOOL),
+        json={"sender": SCHOOL, "receiver": ALE_SOCIAL, "reason": "absence",
+              "data_categories": ["attendance"], "legal_basis": basis(str(uuid.uuid4()))},
+    )  # fmt: skip
+    assert answer.status_code == 422
+    assert "exactly one of 'subject' and 'personnummer'" in answer.json()["detail"][0]["msg"]

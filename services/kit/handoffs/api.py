@@ -1,13 +1,12 @@
-"""HTTP entry points of the handoff loop: thin, they validate, call the desk and map errors."""
+"""HTTP commands of the handoff loop: thin, they authorise, validate, call the desk."""
 
 from datetime import timedelta
 from typing import Annotated
 from uuid import UUID, uuid4
 
 import asyncpg
-from fastapi import APIRouter, FastAPI, Header, Query, Request
+from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.responses import JSONResponse
-from sse_starlette.sse import EventSourceResponse
 
 from contracts import Event
 from contracts.events import (
@@ -26,10 +25,10 @@ from contracts.events import (
     ReferralRequested,
     ReferralResumed,
 )
-from contracts.lifecycle import ReferralState
-from services.kit.handoffs import repository as repo
+from services.kit.auth import Principal, current_principal, require_act
+from services.kit.database import Connection
+from services.kit.handoffs import subjects
 from services.kit.handoffs.domain import HandoffRefused
-from services.kit.handoffs.notifications import NotificationHub
 from services.kit.handoffs.schemas import (
     Act,
     Assign,
@@ -38,14 +37,18 @@ from services.kit.handoffs.schemas import (
     Contact,
     Fail,
     HandoffView,
-    Notification,
     Pause,
     Redirect,
     ReferralRequest,
     Reject,
-    TimelineEntry,
+    SubjectInput,
+    SubjectRegistration,
+    SubjectView,
 )
 from services.kit.handoffs.service import HandoffDesk
+from services.kit.identity import Pseudonymizer, parse_personnummer
+
+Caller = Annotated[Principal, Depends(current_principal)]
 
 STATUS_OF_REFUSAL = {
     "not_found": 404,
@@ -55,6 +58,9 @@ STATUS_OF_REFUSAL = {
     "duplicate_open_referral": 409,
     "unknown_receiver": 422,
     "unknown_referral": 404,
+    "unlawful": 422,
+    "consent_unknown": 422,
+    "invalid_consent": 422,
 }
 
 # path -> (body, event): every receiver or sender action is the same shape of call.
@@ -86,6 +92,20 @@ def pool_of(request: Request) -> asyncpg.Pool:
     return pool
 
 
+async def subject_of(
+    conn: Connection, request: Request, body: SubjectInput, agency: str
+) -> tuple[str, bool]:
+    """The pseudonym for the person in `body` (registering a personnummer), and protection."""
+    if body.personnummer is None:
+        assert body.subject is not None
+        return body.subject, body.protected_identity or await subjects.is_protected(
+            conn, body.subject
+        )
+    pseudonyms: Pseudonymizer = request.app.state.pseudonyms
+    identity = parse_personnummer(body.personnummer)
+    return await subjects.register(conn, pseudonyms, identity, agency, body.protected_identity)
+
+
 def install_error_handler(app: FastAPI) -> None:
     """Map refused changes to 4xx answers that say what is wrong and what is allowed."""
 
@@ -97,14 +117,15 @@ def install_error_handler(app: FastAPI) -> None:
     app.add_exception_handler(HandoffRefused, refused)
 
 
-def _require_hosted(request: Request, agency: str) -> None:
-    if agency not in desk_of(request).hosted:
-        raise HandoffRefused("not_hosted", f"{agency} is not served by this service")
-
-
 def _add_action(router: APIRouter, path: str, body_class: type[Act], event: type[Event]) -> None:
-    async def action(referral_id: UUID, body: body_class, request: Request) -> HandoffView:  # type: ignore[valid-type]
+    async def action(
+        referral_id: UUID,
+        body: body_class,  # type: ignore[valid-type]
+        request: Request,
+        caller: Caller,
+    ) -> HandoffView:
         act: Act = body
+        require_act(caller, act.agency)
         fields = act.model_dump(exclude={"agency"})
         async with pool_of(request).acquire() as conn, conn.transaction():
             handoff = await desk_of(request).act(conn, referral_id, act.agency, event, **fields)
@@ -115,24 +136,38 @@ def _add_action(router: APIRouter, path: str, body_class: type[Act], event: type
 
 
 def handoff_router() -> APIRouter:
-    """Routes for sending, acting on and following handoffs."""
+    """Routes for registering subjects, sending referrals and moving them on."""
     router = APIRouter(tags=["handoffs"])
 
-    @router.post("/referrals", status_code=201)
-    async def request_referral(body: ReferralRequest, request: Request) -> HandoffView:
-        """Send a referral from a hosted agency to another agency."""
+    @router.post("/subjects", status_code=201)
+    async def register_subject(
+        body: SubjectRegistration, request: Request, caller: Caller
+    ) -> SubjectView:
+        """Register a person (by personnummer) and get the pseudonym used for them."""
+        require_act(caller, body.agency)
         async with pool_of(request).acquire() as conn, conn.transaction():
+            subject, protected = await subject_of(conn, request, body, body.agency)
+        return SubjectView(subject=subject, protected_identity=protected)
+
+    @router.post("/referrals", status_code=201)
+    async def request_referral(
+        body: ReferralRequest, request: Request, caller: Caller
+    ) -> HandoffView:
+        """Send a referral from a hosted agency to another agency."""
+        require_act(caller, body.sender)
+        async with pool_of(request).acquire() as conn, conn.transaction():
+            subject, protected = await subject_of(conn, request, body, body.sender)
             handoff = await desk_of(request).open(
                 conn,
                 ReferralRequested,
                 sender=body.sender,
                 receiver=body.receiver,
-                subject=body.subject,
+                subject=subject,
                 legal_basis=body.legal_basis,
                 respond_within=timedelta(days=body.respond_within_days),
                 reason=body.reason,
                 data_categories=tuple(body.data_categories),
-                protected_identity=body.protected_identity,
+                protected_identity=protected,
             )
         return HandoffView.of(handoff, body.sender)
 
@@ -140,8 +175,11 @@ def handoff_router() -> APIRouter:
         _add_action(router, path, body_class, event)
 
     @router.post("/referrals/{referral_id}/redirect", status_code=201)
-    async def redirect_referral(referral_id: UUID, body: Redirect, request: Request) -> HandoffView:
+    async def redirect_referral(
+        referral_id: UUID, body: Redirect, request: Request, caller: Caller
+    ) -> HandoffView:
         """Pass a rejected or failed referral on to another agency as a new, linked referral."""
+        require_act(caller, body.agency)
         desk, new_id = desk_of(request), uuid4()
         async with pool_of(request).acquire() as conn, conn.transaction():
             old = await desk.act(
@@ -163,69 +201,5 @@ def handoff_router() -> APIRouter:
                 protected_identity=old.protected_identity,
             )
         return HandoffView.of(handoff, body.agency)
-
-    @router.get("/referrals/{referral_id}")
-    async def get_referral(
-        referral_id: UUID, request: Request, agency: Annotated[str, Query()]
-    ) -> HandoffView:
-        """One handoff, as seen by a hosted agency that is party to it."""
-        _require_hosted(request, agency)
-        async with pool_of(request).acquire() as conn:
-            handoff = await repo.get(conn, referral_id)
-        if handoff is None or handoff.side_of(agency) is None:
-            raise HandoffRefused("not_found", f"{agency} has no handoff {referral_id}")
-        return HandoffView.of(handoff, agency)
-
-    @router.get("/agencies/{agency}/inbox")
-    async def inbox(
-        agency: str,
-        request: Request,
-        status: Annotated[list[ReferralState] | None, Query()] = None,
-        caseworker: str | None = None,
-        older_than_days: Annotated[int | None, Query(ge=0)] = None,
-        role: Annotated[str, Query(pattern="^(receiver|sender)$")] = "receiver",
-        limit: Annotated[int, Query(ge=1, le=500)] = 100,
-    ) -> list[HandoffView]:
-        """Handoffs received (or, with role=sender, sent) by a hosted agency."""
-        _require_hosted(request, agency)
-        desk = desk_of(request)
-        older = desk.clock() - timedelta(days=older_than_days) if older_than_days else None
-        async with pool_of(request).acquire() as conn:
-            handoffs = await repo.list_for_agency(
-                conn, agency, role, [s.value for s in status or []], caseworker, older, limit
-            )
-        return [HandoffView.of(h, agency) for h in handoffs]
-
-    @router.get("/agencies/{agency}/subjects/{subject}/timeline")
-    async def timeline(agency: str, subject: str, request: Request) -> list[TimelineEntry]:
-        """Every handoff about a subject the agency deals with, across all agencies."""
-        _require_hosted(request, agency)
-        async with pool_of(request).acquire() as conn:
-            if not await repo.is_party_to_subject(conn, subject, frozenset({agency})):
-                raise HandoffRefused("not_found", f"{agency} has no handoffs about this subject")
-            rows = await repo.timeline(conn, subject)
-        return [TimelineEntry.model_validate(dict(r)) for r in rows]
-
-    @router.get("/agencies/{agency}/notifications")
-    async def notifications(
-        agency: str, request: Request, after: int = 0, caseworker: str | None = None
-    ) -> list[Notification]:
-        """Stored notifications after a cursor (for clients that poll)."""
-        _require_hosted(request, agency)
-        async with pool_of(request).acquire() as conn:
-            rows = await repo.notifications_after(conn, agency, after, caseworker)
-        return [Notification.model_validate(dict(r)) for r in rows]
-
-    @router.get("/agencies/{agency}/notifications/stream")
-    async def notification_stream(
-        agency: str,
-        request: Request,
-        caseworker: str | None = None,
-        last_event_id: Annotated[int | None, Header()] = None,
-    ) -> EventSourceResponse:
-        """Live Server-Sent Events: new handoffs and status changes for a hosted agency."""
-        _require_hosted(request, agency)
-        hub: NotificationHub = request.app.state.hub
-        return EventSourceResponse(hub.stream(agency, caseworker, last_event_id))
 
     return router

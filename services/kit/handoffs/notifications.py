@@ -5,7 +5,8 @@ that reconnects with Last-Event-ID misses nothing."""
 import asyncio
 import contextlib
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any
 
 import asyncpg
 
@@ -41,7 +42,11 @@ class NotificationHub:
             waiter.set()
 
     async def stream(
-        self, agency: str, caseworker: str | None, after: int | None
+        self,
+        agency: str,
+        caseworker: str | None,
+        after: int | None,
+        delivered: Callable[[list[Any]], Awaitable[None]],
     ) -> AsyncIterator[dict[str, str]]:
         """SSE messages for `agency`: a `ready` event with the cursor, then each notification."""
         waiter = asyncio.Event()
@@ -55,6 +60,8 @@ class NotificationHub:
                 waiter.clear()
                 async with self._pool.acquire() as conn:
                     rows = await repo.notifications_after(conn, agency, after, caseworker)
+                if rows:
+                    await delivered(rows)  # logged before it is shown
                 for row in rows:
                     after = row["id"]
                     body = Notification.model_validate(dict(row)).model_dump_json()

@@ -2,12 +2,29 @@
 
 from pathlib import Path
 
-from contracts.topics import HANDOFFS
+from contracts.topics import CONSENTS, HANDOFFS
+from services.kit.consent import repository as consents
+from services.kit.consent.service import ConsentDesk
 from services.kit.handoffs.notifications import NotificationHub
 from services.kit.handoffs.service import HandoffDesk
+from services.kit.identity import Pseudonymizer
 from services.kit.runtime import Runtime
+from services.kit.settings import ServiceSettings
 
-MIGRATIONS = Path(__file__).parent / "migrations"
+MIGRATIONS = [
+    Path(__file__).parent / "migrations",
+    Path(__file__).parent.parent / "consent" / "migrations",
+]
+
+
+def pseudonymizer(settings: ServiceSettings) -> Pseudonymizer:
+    """The subject pseudonymizer; refuses to run without a real key."""
+    key = settings.pseudonym_key.get_secret_value().encode() if settings.pseudonym_key else b""
+    if len(key) < 32 or len(set(key)) < 8:
+        raise RuntimeError(
+            "SAMVERKAN_PSEUDONYM_KEY must be set to a random secret of at least 32 bytes"
+        )
+    return Pseudonymizer(key)
 
 
 async def install(runtime: Runtime) -> None:
@@ -19,9 +36,14 @@ async def install(runtime: Runtime) -> None:
         consumer_name=f"{settings.service}.handoffs",
         topic_prefix=settings.kafka.topic_prefix,
     )
+    consent_desk = ConsentDesk(desk, f"{settings.service}.consents", desk.clock)
+    runtime.app.state.pseudonyms = pseudonymizer(settings)
     runtime.subscribe("handoffs", [HANDOFFS.name], desk.receive)
+    runtime.subscribe("consents", [CONSENTS.name], consent_desk.receive)
+    runtime.relay.guards.append(consents.withhold_lapsed)
     hub = NotificationHub(runtime.pool)
     await hub.start()
     runtime.on_stop(hub.stop)
     runtime.run_every("expiry", settings.expiry_check_s, lambda: desk.expire_overdue(runtime.pool))
     runtime.app.state.desk, runtime.app.state.hub = desk, hub
+    runtime.app.state.consents = consent_desk

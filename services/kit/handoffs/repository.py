@@ -187,3 +187,17 @@ async def last_notification_id(conn: Connection, agency: str) -> int:
             "SELECT coalesce(max(id), 0) FROM notifications WHERE agency = $1", agency
         )
     )
+
+
+async def open_under_consent(
+    conn: Connection, consent_id: UUID, senders: frozenset[str]
+) -> list[Handoff]:
+    """Open handoffs sent by `senders` on the basis of `consent_id`."""
+    rows = await conn.fetch(
+        f"SELECT {_COLUMNS} FROM handoffs WHERE legal_basis->>'consent_id' = $1"
+        " AND sender = ANY($2::text[])"
+        " AND state IN ('requested', 'received', 'accepted', 'in_progress', 'on_hold')",
+        str(consent_id),
+        list(senders),
+    )
+    return [_to_handoff(r) for r in rows]

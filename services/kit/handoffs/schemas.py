@@ -4,7 +4,7 @@ from datetime import datetime
 from typing import Annotated, Any
 from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from contracts.codes import (
     CancelReason,
@@ -18,6 +18,7 @@ from contracts.codes import (
 )
 from contracts.envelope import AgencyId, LegalBasis, StaffId, SubjectRef
 from services.kit.handoffs.domain import Handoff
+from services.kit.identity import parse_personnummer
 
 
 class Body(BaseModel):
@@ -26,17 +27,53 @@ class Body(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
-class ReferralRequest(Body):
+class SubjectInput(Body):
+    """Who the handoff is about: a personnummer (kept in this agency) or a known pseudonym."""
+
+    subject: SubjectRef | None = None
+    personnummer: str | None = Field(
+        default=None,
+        description="Personnummer or samordningsnummer (10 or 12 digits). Validated, kept in"
+        " this agency's database, and replaced by its pseudonym everywhere else.",
+    )
+    protected_identity: bool = Field(
+        default=False, description="Skyddad folkbokföring: no location or school data is shared."
+    )
+
+    @field_validator("personnummer")
+    @classmethod
+    def _valid_personnummer(cls, value: str | None) -> str | None:
+        return None if value is None else parse_personnummer(value).number
+
+    @model_validator(mode="after")
+    def _exactly_one_identity(self) -> "SubjectInput":
+        if (self.subject is None) == (self.personnummer is None):
+            raise ValueError("give exactly one of 'subject' and 'personnummer'")
+        return self
+
+
+class ReferralRequest(SubjectInput):
     """A new referral from a hosted agency."""
 
     sender: AgencyId
     receiver: AgencyId
-    subject: SubjectRef
     reason: ReferralReason
     data_categories: Annotated[list[DataCategory], Field(min_length=1)]
     legal_basis: LegalBasis
     respond_within_days: int = Field(default=14, ge=0, le=90)
-    protected_identity: bool = False
+
+
+class SubjectRegistration(SubjectInput):
+    """Register a person with an agency and get the pseudonym to use for them."""
+
+    agency: AgencyId
+
+
+class SubjectView(BaseModel):
+    """The pseudonym to use for a registered person."""
+
+    subject: str
+    protected_identity: bool
 
 
 class Act(Body):

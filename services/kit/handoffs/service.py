@@ -13,11 +13,13 @@ from uuid import UUID, uuid4
 
 import asyncpg
 
-from contracts import Event, LegalBasis, utc_now
+from contracts import ConsentBasis, Event, LegalBasis, utc_now
 from contracts.events import HandoffOpened, ReferralExpired, ReferralReceived
 from contracts.lifecycle import OPENING_EVENTS
 from services.kit import inbox, outbox
 from services.kit.agencies import AgencyRegistry
+from services.kit.consent import repository as consents
+from services.kit.consent.domain import basis_problems
 from services.kit.consumer import Refused
 from services.kit.database import Connection
 from services.kit.handoffs import repository as repo
@@ -30,6 +32,12 @@ from services.kit.handoffs.domain import (
 )
 
 log = logging.getLogger(__name__)
+
+
+class ConsentNotYetKnown(Exception):
+    """A consent-based event arrived before its consent; worth retrying."""
+
+
 # Made by the service itself on an agency's behalf: that agency's people are told too.
 SYSTEM_EVENTS = frozenset({"ReferralExpired"})
 
@@ -116,8 +124,15 @@ class HandoffDesk:
             if exc.code == "illegal_transition":
                 log.info("ignored %s on %s: %s", event.event_type, event.correlation_id, exc.detail)
                 return
+            if exc.code == "consent_unknown":
+                # The consent travels on another topic and may not have arrived yet: retry.
+                raise ConsentNotYetKnown(exc.detail) from exc
             raise Refused(exc.code, exc.detail) from exc
         await self._acknowledge_receipt(conn, event, handoff)
+
+    async def open_under_consent(self, conn: Connection, consent_id: UUID) -> list[Handoff]:
+        """Open handoffs sent by hosted agencies on the basis of this consent."""
+        return await repo.open_under_consent(conn, consent_id, self.hosted)
 
     async def expire_overdue(self, pool: asyncpg.Pool) -> int:
         """Expire handoffs sent by hosted agencies and unanswered past their deadline."""
@@ -162,7 +177,20 @@ class HandoffDesk:
             raise HandoffRefused(
                 "unknown_receiver", f"{event.receiver} does not receive {handoff.kind.value}"
             )
+        await self._check_basis(conn, event)
         return handoff
+
+    async def _check_basis(self, conn: Connection, event: HandoffOpened) -> None:
+        consent = None
+        if isinstance(event.legal_basis, ConsentBasis):
+            consent = await consents.get(conn, event.legal_basis.consent_id)
+            if consent is None:
+                raise HandoffRefused(
+                    "consent_unknown", f"no consent {event.legal_basis.consent_id} is recorded"
+                )
+        problems = basis_problems(event, consent)
+        if problems:
+            raise HandoffRefused("unlawful", "; ".join(problems), problems=problems)
 
     async def _acknowledge_receipt(self, conn: Connection, event: Event, handoff: Handoff) -> None:
         if isinstance(event, HandoffOpened) and handoff.receiver in self.hosted:
