@@ -4,15 +4,24 @@ started lazily by the first test that needs them, with unique topics and databas
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import asyncpg
 import pytest
 
 from contracts.topics import topic_specs
+from deploy.kafka_security import ADMIN, MECHANISM, grant
 from deploy.stack import Stack
 from deploy.topics import ensure_topics
+from services.kit.settings import KafkaSettings
 
 NewDatabase = Callable[[str], Awaitable[str]]
+LAST = "test_privacy_scan.py"
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The privacy scan looks at what the whole suite left behind, so it runs last."""
+    items.sort(key=lambda item: LAST in item.nodeid)
 
 
 @pytest.fixture(scope="session")
@@ -31,10 +40,36 @@ def bootstrap(stack: Stack) -> str:
 
 
 @pytest.fixture
-async def topic_prefix(bootstrap: str) -> str:
-    """A prefix under which every contract topic exists, unique to this test."""
+def kafka_config(stack: Stack) -> Callable[..., dict[str, Any]]:
+    """aiokafka keyword arguments (address and login) for a principal, the admin by default:
+    ``AIOKafkaConsumer(topic, **kafka_config("school"), ...)``."""
+    return stack.kafka.client_config
+
+
+@pytest.fixture
+def kafka_settings(stack: Stack) -> Callable[..., KafkaSettings]:
+    """The kit's Kafka settings logged in as a principal, the admin by default:
+    ``Publisher(kafka_settings("school"), "test")``."""
+
+    def settings(principal: str = ADMIN, **more: Any) -> KafkaSettings:
+        return KafkaSettings(
+            bootstrap=stack.kafka.bootstrap,
+            sasl_mechanism=MECHANISM,
+            username=principal,
+            password=stack.kafka.credentials.password(principal),
+            **more,
+        )
+
+    return settings
+
+
+@pytest.fixture
+async def topic_prefix(stack: Stack) -> str:
+    """A prefix under which every contract topic exists, unique to this test, and each
+    service principal has its grants (deploy.kafka_security.GRANTS)."""
     prefix = f"t{uuid.uuid4().hex[:10]}."
-    await ensure_topics(bootstrap, topic_specs(prefix))
+    await ensure_topics(stack.kafka.client_config(), topic_specs(prefix))
+    await grant(stack.kafka.client_config(), prefix)
     return prefix
 
 

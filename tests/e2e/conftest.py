@@ -10,6 +10,7 @@ from contracts.topics import topic_specs
 from deploy._process import run_sync
 from deploy.credentials import demo_principals, new_pseudonym_key, write_principals
 from deploy.kafka_jars import REPO_ROOT
+from deploy.kafka_security import grant
 from deploy.services import SERVICES, ServiceProcess
 from deploy.stack import Stack
 from deploy.topics import ensure_topics
@@ -38,7 +39,8 @@ def start_agencies(
 
     def start(extra_env: dict[str, dict[str, str]] | None = None) -> Deployment:
         prefix = f"e{uuid.uuid4().hex[:8]}."
-        run_sync(ensure_topics(stack.kafka.bootstrap, topic_specs(prefix)))
+        run_sync(ensure_topics(stack.kafka.client_config(), topic_specs(prefix)))
+        run_sync(grant(stack.kafka.client_config(), prefix))
         workdir = Path(tmp_path_factory.mktemp("services"))
         registry = AgencyRegistry.load(REPO_ROOT / "deploy" / "agencies.yaml")
         deployment = Deployment()
@@ -50,6 +52,8 @@ def start_agencies(
             "SAMVERKAN_KAFKA_SESSION_TIMEOUT_MS": "6000",
             "SAMVERKAN_PRINCIPALS_FILE": str(workdir / "principals.yaml"),
             "SAMVERKAN_PSEUDONYM_KEY": new_pseudonym_key(),
+            # Spans go to the service logs, where the privacy scan reads them.
+            "SAMVERKAN_TELEMETRY_EXPORTER": "console",
         }
         for name in SERVICES:
             database = f"{name}_{uuid.uuid4().hex[:8]}"
@@ -58,6 +62,7 @@ def start_agencies(
                 name=name,
                 database_dsn=stack.postgres.dsn(database),
                 kafka_bootstrap=stack.kafka.bootstrap,
+                kafka_login=stack.kafka.credentials.service_env(name),
                 log_dir=workdir / "logs",
                 topic_prefix=prefix,
                 extra_env={**shared_env, **(extra_env or {}).get(name, {})},
