@@ -2,6 +2,8 @@
 
 from pathlib import Path
 
+from pydantic import SecretStr
+
 from contracts.topics import CONSENTS, HANDOFFS
 from services.kit.consent import repository as consents
 from services.kit.consent.service import ConsentDesk
@@ -9,7 +11,6 @@ from services.kit.handoffs.notifications import NotificationHub
 from services.kit.handoffs.service import HandoffDesk
 from services.kit.identity import Pseudonymizer
 from services.kit.runtime import Runtime
-from services.kit.settings import ServiceSettings
 
 MIGRATIONS = [
     Path(__file__).parent / "migrations",
@@ -17,9 +18,9 @@ MIGRATIONS = [
 ]
 
 
-def pseudonymizer(settings: ServiceSettings) -> Pseudonymizer:
+def pseudonymizer(secret: SecretStr | None) -> Pseudonymizer:
     """The subject pseudonymizer; refuses to run without a real key."""
-    key = settings.pseudonym_key.get_secret_value().encode() if settings.pseudonym_key else b""
+    key = secret.get_secret_value().encode() if secret else b""
     if len(key) < 32 or len(set(key)) < 8:
         raise RuntimeError(
             "SAMVERKAN_PSEUDONYM_KEY must be set to a random secret of at least 32 bytes"
@@ -37,7 +38,7 @@ async def install(runtime: Runtime) -> None:
         topic_prefix=settings.kafka.topic_prefix,
     )
     consent_desk = ConsentDesk(desk, f"{settings.service}.consents", desk.clock)
-    runtime.app.state.pseudonyms = pseudonymizer(settings)
+    runtime.app.state.pseudonyms = pseudonymizer(settings.pseudonym_key)
     runtime.subscribe("handoffs", [HANDOFFS.name], desk.receive)
     runtime.subscribe("consents", [CONSENTS.name], consent_desk.receive)
     runtime.relay.guards.append(consents.withhold_lapsed)
