@@ -83,6 +83,10 @@ def test_duty_bases_apply_to_their_own_reports_only():
     log_review = DutyBasis(duty=LegalDuty.LOG_REVIEW)
     assert basis_problems(sample(RecordAccessed, legal_basis=log_review), None) == []
     assert basis_problems(sample(DropoutReported, legal_basis=log_review), None)
+    esf = DutyBasis(duty=LegalDuty.ESF_PARTICIPANT_DATA)
+    assert basis_problems(sample(ReferralRequested, legal_basis=esf), None) == [
+        "Förordning (EU) 2021/1057 art. 17 is not a basis for sharing ReferralRequested"
+    ]
 
 
 def test_necessary_disclosure_is_for_referrals():

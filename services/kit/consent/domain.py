@@ -87,8 +87,10 @@ def _duty_problems(event: Event, duty: LegalDuty) -> list[str]:
     if duty is LegalDuty.KAA_NOTIFICATION:
         ok = isinstance(event, DropoutReported) and event.under_20
         return [] if ok else ["the KAA duty covers dropout reports about people under 20 only"]
-    ok = isinstance(event, RecordAccessed)
-    return [] if ok else ["log review is a basis for access records only"]
+    if duty is LegalDuty.LOG_REVIEW:
+        ok = isinstance(event, RecordAccessed)
+        return [] if ok else ["log review is a basis for access records only"]
+    return [f"{duty.value} is not a basis for sharing {event.event_type}"]
 
 
 def basis_problems(event: HandoffOpened | RecordAccessed, consent: Consent | None) -> list[str]:
