@@ -7,7 +7,7 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 PYTEST_ARGS ?=
 
-.PHONY: setup run test test-unit test-integration test-e2e lint schemas clean
+.PHONY: setup run demo test test-unit test-integration test-e2e lint schemas clean
 
 $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -22,6 +22,10 @@ setup: $(STAMP)
 ## run: start Kafka, PostgreSQL, topics, databases and the services; Ctrl-C stops everything
 run: setup
 	$(PY) -m deploy run
+
+## demo: play the five handoff flows against the running services (starts them if needed)
+demo: setup
+	$(PY) -m deploy demo
 
 ## test: the whole suite (unit, integration, e2e) on a real broker and database
 test: setup lint

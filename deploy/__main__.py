@@ -3,8 +3,9 @@
 ``run`` starts Kafka, PostgreSQL, the topics, one database per service and the
 services themselves, until Ctrl-C or SIGTERM; ``up`` does the same without the
 services; ``prepare`` fetches what they need (Kafka jars, PostgreSQL binaries)
-ahead of time; ``topics`` creates the contract topics on any broker, e.g. the
-one in docker-compose.
+ahead of time; ``topics`` creates the contract topics, the service principals
+and their ACLs on any broker, e.g. the one in docker-compose, whose passwords
+``credentials`` generates.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from services.kit.agencies import AgencyRegistry
 from ._process import run_sync
 from .credentials import demo_principals, new_pseudonym_key, write_principals
 from .kafka_jars import REPO_ROOT, fetch_jars
+from .kafka_security import ADMIN, Credentials, create_principals, grant, write_compose_files
 from .postgres import ensure_binaries
 from .services import SERVICES, ServiceProcess
 from .stack import Stack
@@ -75,6 +77,7 @@ def _start_services(stack: Stack, workdir: Path) -> list[ServiceProcess]:
             kafka_bootstrap=stack.kafka.bootstrap,
             log_dir=workdir / "logs",
             port=FIRST_SERVICE_PORT + offset,
+            kafka_login=stack.kafka.credentials.service_env(name),
             extra_env=dict(secret_env),
         )
         started.append(process)
@@ -131,11 +134,24 @@ def prepare() -> int:
     return 0
 
 
-def topics(bootstrap: str, wanted: Sequence[tuple[str, int]]) -> int:
-    """Create the missing topics on the broker at ``bootstrap``."""
-    run_sync(ensure_topics(bootstrap, wanted))
+def topics(bootstrap: str, wanted: Sequence[tuple[str, int]], credentials_dir: Path) -> int:
+    """Create the missing topics, the service principals and their ACLs at ``bootstrap``."""
+    credentials = Credentials.load(credentials_dir)
+    admin = {"bootstrap_servers": bootstrap, **credentials.client_config(ADMIN)}
+    run_sync(ensure_topics(admin, wanted))
     for name, partitions in wanted:
         print(f"topic {name} ({partitions} partitions) ready")
+    run_sync(create_principals(admin, credentials))
+    run_sync(grant(admin))
+    print(f"principals and ACLs ready: {', '.join(sorted(set(credentials.passwords) - {ADMIN}))}")
+    return 0
+
+
+def credentials(directory: Path) -> int:
+    """Generate Kafka passwords for docker-compose (kept if present) and the broker's files."""
+    made = write_compose_files(directory)
+    for principal in sorted(made.passwords):
+        print(f"kafka principal {principal:<10}: {directory / principal / 'password'}")
     return 0
 
 
@@ -152,14 +168,29 @@ def main(argv: Sequence[str] | None = None) -> int:
         run.add_argument("--databases", type=parse_names, default=DEFAULT_DATABASES, help="a,b")
         run.add_argument("--topics", type=parse_topics, default=topic_specs(), help="name:N,...")
     commands.add_parser("prepare", help="fetch Kafka jars and PostgreSQL binaries")
+    commands.add_parser("demo", help="play the handoff flows against the running services")
     create = commands.add_parser("topics", help="create missing topics on a running broker")
     create.add_argument("--bootstrap", required=True, help="host:port")
     create.add_argument("--topics", type=parse_topics, default=topic_specs(), help="name:N,...")
+    create.add_argument(
+        "--credentials",
+        type=Path,
+        default=DEFAULT_WORKDIR / "kafka" / "credentials",
+        help="directory of <principal>/password files",
+    )
+    secrets = commands.add_parser("credentials", help="generate Kafka passwords for compose")
+    secrets.add_argument("--dir", type=Path, required=True)
     args = parser.parse_args(argv)
     if args.command == "prepare":
         return prepare()
+    if args.command == "demo":
+        from .demo import main as demo
+
+        return demo()
     if args.command == "topics":
-        return topics(args.bootstrap, args.topics)
+        return topics(args.bootstrap, args.topics, args.credentials)
+    if args.command == "credentials":
+        return credentials(args.dir)
     return up(args.workdir, args.databases, args.topics, with_services=args.command == "run")
 
 

@@ -2,6 +2,7 @@
 
 The broker runs from jars fetched by :func:`fetch_jars` in a JVM that this
 module spawns; no Docker and no Kafka distribution are needed, only Java 17+.
+Clients log in with SASL/SCRAM and are held to ACLs (see :mod:`deploy.kafka_security`).
 """
 
 from __future__ import annotations
@@ -16,13 +17,24 @@ import signal
 import socket
 import subprocess
 import time
+from collections.abc import Mapping
 from pathlib import Path
 from types import TracebackType
+from typing import Any
 
 from aiokafka.admin import AIOKafkaAdminClient
 
 from ._process import cmdline, log_tail, run_sync, wait_gone
 from .kafka_jars import DEFAULT_CACHE_DIR, KAFKA_VERSION, fetch_jars
+from .kafka_security import (
+    ADMIN,
+    CLIENT_LISTENER,
+    CONTROLLER_LISTENER,
+    Credentials,
+    broker_properties,
+    create_principals,
+    scram_format_argument,
+)
 from .ports import free_ports
 
 __all__ = ["DEFAULT_CACHE_DIR", "KAFKA_VERSION", "KafkaServer", "fetch_jars"]
@@ -42,8 +54,9 @@ def _random_kafka_id() -> str:
 class KafkaServer:
     """One Kafka broker process with its data, config and logs in ``workdir``.
 
-    ``start()`` blocks until the broker answers metadata requests. ``restart()``
-    keeps the ports and the data, so clients can reconnect to the same address.
+    ``start()`` blocks until the broker answers metadata requests and every
+    service principal can log in. ``restart()`` keeps the ports, the data and the
+    passwords, so clients can reconnect to the same address with the same login.
     """
 
     def __init__(
@@ -68,12 +81,13 @@ class KafkaServer:
         self._startup_timeout = startup_timeout
         self._stop_timeout = stop_timeout
         self._proc: subprocess.Popen[bytes] | None = None
+        self._credentials: Credentials | None = None
 
     # -- addresses and files -------------------------------------------------
 
     @property
     def port(self) -> int:
-        """The PLAINTEXT listener port (chosen at the first ``start()``)."""
+        """The client (SASL) listener port (chosen at the first ``start()``)."""
         if self._port is None:
             raise RuntimeError("KafkaServer has no port yet; call start() first")
         return self._port
@@ -82,6 +96,22 @@ class KafkaServer:
     def bootstrap(self) -> str:
         """Bootstrap address for clients, e.g. ``"127.0.0.1:39092"``."""
         return f"127.0.0.1:{self.port}"
+
+    @property
+    def credentials(self) -> Credentials:
+        """The passwords of the admin and of every service principal of this broker."""
+        if self._credentials is None:
+            raise RuntimeError("KafkaServer has no credentials yet; call start() first")
+        return self._credentials
+
+    def client_config(self, principal: str = ADMIN) -> dict[str, Any]:
+        """Keyword arguments for aiokafka clients: the address and ``principal``'s login."""
+        return {"bootstrap_servers": self.bootstrap, **self.credentials.client_config(principal)}
+
+    @property
+    def credentials_dir(self) -> Path:
+        """``<principal>/password`` files, readable by the owner only; kept across restarts."""
+        return self.workdir / "credentials"
 
     @property
     def data_dir(self) -> Path:
@@ -128,7 +158,9 @@ class KafkaServer:
             broker, controller = free_ports(2)
             self._port = self._port or broker
             self._controller_port = self._controller_port or controller
+        self._credentials = self._load_credentials()
         self._write_config()
+        self._format(java, lib)
 
         command = [
             java,
@@ -158,6 +190,8 @@ class KafkaServer:
         atexit.register(self.stop)
         try:
             run_sync(self._wait_ready())
+            # Idempotent, and it also enrols a service added to GRANTS since the data was made.
+            run_sync(create_principals(self.client_config(), self.credentials))
         except BaseException:
             self.kill()
             raise
@@ -248,22 +282,92 @@ class KafkaServer:
                 wait_gone(pid, 10)
         self._pid_file.unlink(missing_ok=True)
 
+    def _load_credentials(self) -> Credentials:
+        """The passwords kept in ``credentials_dir``, plus fresh ones for new principals.
+
+        Data formatted without them (an older, unauthenticated runner) cannot be
+        administered, so that is refused with the way out rather than wiped.
+        """
+        kept = Credentials.load(self.credentials_dir)
+        if ADMIN not in kept.passwords and (self.data_dir / "meta.properties").exists():
+            raise RuntimeError(
+                f"{self.data_dir} was formatted without an admin SCRAM credential "
+                f"(no {self.credentials_dir / ADMIN / 'password'}); delete {self.workdir} "
+                "to start the broker afresh"
+            )
+        credentials = kept.including()
+        credentials.save(self.credentials_dir)
+        return credentials
+
+    def _format(self, java: str, lib: Path) -> None:
+        """Format the storage once, with the admin's SCRAM credential in the first metadata.
+
+        `kafka-storage format` (a JVM start, about a second) rather than a hand-written
+        meta.properties: only the format step can create a SCRAM credential before the broker
+        runs, and without one nobody could log in to create the others.
+        """
+        if (self.data_dir / "meta.properties").exists():
+            return
+        arguments = [
+            "-Xms64m",
+            "-Xmx256m",
+            # Short-lived: the JIT's first tier is all it needs, and starts faster.
+            "-XX:TieredStopAtLevel=1",
+            f"-Dlog4j2.configurationFile={self.workdir / 'log4j2.properties'}",
+            "-cp",
+            f"{lib}/*",
+            "kafka.tools.StorageTool",
+            "format",
+            "--cluster-id",
+            _random_kafka_id(),
+            "--config",
+            str(self._config_path),
+            "--add-scram",
+            scram_format_argument(self.credentials),
+        ]
+        # In a Java argument file, owner-only, rather than on the command line, where any
+        # local user could read the admin password in /proc while the tool runs.
+        argfile = self.workdir / "format.args"
+        argfile.unlink(missing_ok=True)
+        with os.fdopen(os.open(argfile, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "w") as out:
+            out.write("".join(f'"{argument}"\n' for argument in arguments))
+        try:
+            result = subprocess.run(
+                [java, f"@{argfile}"],
+                cwd=self.workdir,
+                stdin=subprocess.DEVNULL,
+                capture_output=True,
+                text=True,
+                timeout=120,
+                check=False,
+            )
+        finally:
+            argfile.unlink(missing_ok=True)
+        if result.returncode != 0:
+            raise RuntimeError(
+                f"formatting Kafka storage failed (exit {result.returncode}):\n"
+                + (result.stdout + result.stderr).strip()
+            )
+
     def _write_config(self) -> None:
         assert self._port is not None and self._controller_port is not None
         self.data_dir.mkdir(parents=True, exist_ok=True)
+        client, controller = CLIENT_LISTENER, CONTROLLER_LISTENER
         properties = {
             "process.roles": "broker,controller",
             "node.id": str(_NODE_ID),
             # Static voters: no quorum bootstrap step, and `--standalone` formatting
             # is not needed.
             "controller.quorum.voters": f"{_NODE_ID}@127.0.0.1:{self._controller_port}",
-            "controller.listener.names": "CONTROLLER",
+            "controller.listener.names": controller,
             "listeners": (
-                f"PLAINTEXT://127.0.0.1:{self._port},CONTROLLER://127.0.0.1:{self._controller_port}"
+                f"{client}://127.0.0.1:{self._port},{controller}://127.0.0.1:{self._controller_port}"
             ),
-            "advertised.listeners": f"PLAINTEXT://127.0.0.1:{self._port}",
-            "listener.security.protocol.map": "PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT",
-            "inter.broker.listener.name": "PLAINTEXT",
+            "advertised.listeners": f"{client}://127.0.0.1:{self._port}",
+            "listener.security.protocol.map": (
+                f"{client}:SASL_PLAINTEXT,{controller}:SASL_PLAINTEXT"
+            ),
+            "inter.broker.listener.name": client,
             "log.dirs": str(self.data_dir),
             # One node: every internal topic must be satisfiable by one replica.
             "default.replication.factor": "1",
@@ -293,15 +397,13 @@ class KafkaServer:
             # Topics are declared by the deployment (ensure_topics), so a typo in a
             # topic name fails loudly instead of creating a stray topic.
             "auto.create.topics.enable": "false",
+            **broker_properties(self.credentials),
         }
+        # It holds the admin password: readable by the owner only.
+        self._config_path.touch(mode=0o600)
+        os.chmod(self._config_path, 0o600)
         self._config_path.write_text("".join(f"{k}={v}\n" for k, v in properties.items()))
         (self.workdir / "log4j2.properties").write_text(_LOG4J2.format(log=self.log_file))
-        meta = self.data_dir / "meta.properties"
-        if not meta.exists():
-            # What `kafka-storage format` would write, minus a JVM start (~3 s).
-            # The broker adds `directory.id` itself on first start, and without a
-            # bootstrap checkpoint it uses the latest production metadata.version.
-            meta.write_text(f"version=1\ncluster.id={_random_kafka_id()}\nnode.id={_NODE_ID}\n")
 
     async def _wait_ready(self) -> None:
         deadline = time.monotonic() + self._startup_timeout
@@ -315,7 +417,7 @@ class KafkaServer:
                 )
             # A plain TCP probe first: aiokafka logs an error for every refused
             # connection, which would bury real problems in test output.
-            if _port_open(self.port) and await _broker_registered(self.bootstrap):
+            if _port_open(self.port) and await _broker_registered(self.client_config()):
                 return
             await asyncio.sleep(0.2)
 
@@ -334,9 +436,9 @@ def _port_open(port: int) -> bool:
         return False
 
 
-async def _broker_registered(bootstrap: str) -> bool:
+async def _broker_registered(client: Mapping[str, Any]) -> bool:
     """True once the broker lists itself in metadata, i.e. it is unfenced."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=5000)
+    admin = AIOKafkaAdminClient(**client, request_timeout_ms=5000)
     try:
         await admin.start()
         cluster = await admin.describe_cluster()

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import base64
 import os
+import secrets
 import signal
 import subprocess
 import sys
@@ -14,7 +16,7 @@ from pathlib import Path
 from ._process import log_tail
 from .ports import free_port
 
-SERVICES = ("school", "social", "employment")
+SERVICES = ("school", "social", "employment", "audit", "reporting")
 
 
 @dataclass
@@ -27,7 +29,15 @@ class ServiceProcess:
     log_dir: Path
     topic_prefix: str = ""
     port: int = field(default_factory=free_port)
+    #: SAMVERKAN_KAFKA_* variables that log the service in as its own Kafka principal
+    #: (``Credentials.service_env``).
+    kafka_login: dict[str, str] = field(default_factory=dict)
     extra_env: dict[str, str] = field(default_factory=dict)
+    #: The local runner's audit service signs tree heads with a throwaway Ed25519 key, unless
+    #: SAMVERKAN_AUDIT_SIGNING_KEY is set; a real deployment always sets its own.
+    audit_signing_key: str = field(
+        default_factory=lambda: base64.b64encode(secrets.token_bytes(32)).decode()
+    )
     process: subprocess.Popen[bytes] | None = None
 
     @property
@@ -43,12 +53,14 @@ class ServiceProcess:
     def env(self) -> dict[str, str]:
         """The process environment: settings by SAMVERKAN_* variables."""
         return {
+            "SAMVERKAN_AUDIT_SIGNING_KEY": self.audit_signing_key,
             **os.environ,
             "SAMVERKAN_SERVICE": self.name,
             "SAMVERKAN_DB_DSN": self.database_dsn,
             "SAMVERKAN_KAFKA_BOOTSTRAP": self.kafka_bootstrap,
             "SAMVERKAN_KAFKA_TOPIC_PREFIX": self.topic_prefix,
             "SAMVERKAN_HTTP_PORT": str(self.port),
+            **self.kafka_login,
             **self.extra_env,
         }
 

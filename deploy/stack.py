@@ -1,7 +1,8 @@
 """The local infrastructure of Samverkan: one Kafka broker and one PostgreSQL server.
 
 ``Stack`` starts both in a work directory, creates the databases and topics it
-is given, and describes the result in ``stack.json`` for services and tests.
+is given, grants each service principal its topics, and describes the result
+(with the principals' passwords) in ``stack.json`` for services and tests.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from typing import Any
 
 from ._process import run_sync
 from .kafka import KafkaServer
+from .kafka_security import MECHANISM, grant
 from .postgres import PostgresServer
 from .topics import ensure_topics
 
@@ -75,21 +77,30 @@ class Stack:
                 self.postgres.create_database(name)
                 self.databases[name] = self.postgres.dsn(name)
             self.kafka.start()
-            run_sync(ensure_topics(self.kafka.bootstrap, wanted_topics))
+            run_sync(ensure_topics(self.kafka.client_config(), wanted_topics))
+            run_sync(grant(self.kafka.client_config()))
         except BaseException:
             self.stop()
             raise
         info = self.describe()
         # Written last and atomically: its presence means "ready to use".
         staging = self.info_file.with_suffix(".json.tmp")
+        # It holds passwords: readable by the owner only.
+        staging.touch(mode=0o600)
+        os.chmod(staging, 0o600)
         staging.write_text(json.dumps(info, indent=2) + "\n")
         os.replace(staging, self.info_file)
         return info
 
     def describe(self) -> dict[str, Any]:
-        """Return addresses, DSNs and log files of the running stack."""
+        """Return addresses, logins, DSNs and log files of the running stack."""
         return {
             "kafka_bootstrap": self.kafka.bootstrap,
+            "kafka_login": {
+                "security_protocol": "SASL_PLAINTEXT",
+                "sasl_mechanism": MECHANISM,
+                "passwords": dict(self.kafka.credentials.passwords),
+            },
             "postgres": {
                 "host": self.postgres.host,
                 "port": self.postgres.port,

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
+from typing import Any
 
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import TopicAlreadyExistsError, for_code
@@ -15,12 +16,15 @@ _NO_ERROR = 0
 
 
 async def ensure_topics(
-    bootstrap: str,
+    admin: Mapping[str, Any],
     topics: Iterable[tuple[str, int]],
     *,
     timeout_s: float = 30.0,
 ) -> None:
     """Create each ``(name, partitions)`` topic that is missing (replication 1).
+
+    ``admin`` is aiokafka's keyword arguments for the admin principal: the
+    broker's address and login (``KafkaServer.client_config()``).
 
     Idempotent: existing topics are left as they are, even when their partition
     count differs (growing a keyed topic would move keys between partitions and
@@ -31,27 +35,25 @@ async def ensure_topics(
     wanted = dict(topics)
     if not wanted:
         return
-    admin = AIOKafkaAdminClient(
-        bootstrap_servers=bootstrap, request_timeout_ms=int(timeout_s * 1000)
-    )
-    await admin.start()
+    client = AIOKafkaAdminClient(**admin, request_timeout_ms=int(timeout_s * 1000))
+    await client.start()
     try:
-        existing = set(await admin.list_topics())
+        existing = set(await client.list_topics())
         missing = [
             NewTopic(name, partitions, replication_factor=1)
             for name, partitions in wanted.items()
             if name not in existing
         ]
         if missing:
-            response = await admin.create_topics(missing, timeout_ms=int(timeout_s * 1000))
+            response = await client.create_topics(missing, timeout_ms=int(timeout_s * 1000))
             for name, code, *rest in response.topic_errors:
                 # Another process may have created it between our list and create.
                 if code not in (_NO_ERROR, TopicAlreadyExistsError.errno):
                     message = rest[0] if rest else ""
                     raise for_code(code)(f"creating topic {name!r}: {message}")
-        await _wait_for_leaders(admin, wanted, timeout_s)
+        await _wait_for_leaders(client, wanted, timeout_s)
     finally:
-        await admin.close()
+        await client.close()
 
 
 async def _wait_for_leaders(

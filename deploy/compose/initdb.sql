@@ -4,3 +4,4 @@ CREATE DATABASE samverkan_school;
 CREATE DATABASE samverkan_social;
 CREATE DATABASE samverkan_employment;
 CREATE DATABASE samverkan_audit;
+CREATE DATABASE samverkan_reporting;

@@ -2,6 +2,8 @@
 
 from fastapi import FastAPI
 
+from services.employment import participation
+from services.employment.api import participation_router
 from services.employment.settings import EmploymentSettings
 from services.kit import handoffs
 from services.kit.app import build_app, serve
@@ -14,8 +16,8 @@ def create_app(settings: EmploymentSettings | None = None) -> FastAPI:
         settings,
         title="Samverkan employment service",
         parts=[handoffs.install],
-        routers=handoffs.routers(),
-        migrations=handoffs.MIGRATIONS,
+        routers=[*handoffs.routers(), participation_router()],
+        migrations=[*handoffs.MIGRATIONS, participation.MIGRATIONS],
     )
 
 

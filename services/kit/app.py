@@ -46,9 +46,9 @@ def build_app(
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         pool = await create_pool(settings.db.dsn, settings.db.pool_min, settings.db.pool_max)
         await migrate(pool, KIT_MIGRATIONS, *migrations)
-        publisher = Publisher(settings.kafka.bootstrap, client_id=settings.service)
+        publisher = Publisher(settings.kafka, client_id=settings.service)
         await publisher.start()
-        broker = make_broker(settings.kafka.bootstrap, client_id=settings.service)
+        broker = make_broker(settings.kafka, client_id=settings.service)
         relay = OutboxRelay(pool, publisher, settings.outbox_batch, settings.outbox_idle_poll_s)
         runtime = Runtime(app, settings, registry, pool, publisher, broker, relay)
         app.state.pool, app.state.registry, app.state.settings = pool, registry, settings

@@ -1,20 +1,33 @@
 """FastStream Kafka broker and subscribers, wired to the durable consumer."""
 
 from faststream import AckPolicy
-from faststream.kafka import KafkaBroker, KafkaMessage
+from faststream.kafka import KafkaBroker, KafkaMessage, Topic
+from faststream.security import BaseSecurity, SASLScram256, SASLScram512
 
 from services.kit.consumer import Delivery, EventConsumer
+from services.kit.settings import KafkaSettings
 
 
-def make_broker(bootstrap: str, client_id: str, graceful_timeout: float = 15.0) -> KafkaBroker:
-    """A broker whose publishers wait for all in-sync replicas and never duplicate."""
+def make_broker(
+    kafka: KafkaSettings, client_id: str, graceful_timeout: float = 15.0
+) -> KafkaBroker:
+    """A broker, logged in as this service, whose publishers wait for all in-sync replicas
+    and never duplicate."""
     return KafkaBroker(
-        bootstrap,
+        kafka.bootstrap,
+        security=_login(kafka),
         client_id=client_id,
         acks="all",
         enable_idempotence=True,
         graceful_timeout=graceful_timeout,
     )
+
+
+def _login(kafka: KafkaSettings) -> BaseSecurity | None:
+    if kafka.security_protocol == "PLAINTEXT" or kafka.password is None or kafka.username is None:
+        return None
+    scram = SASLScram256 if kafka.sasl_mechanism == "SCRAM-SHA-256" else SASLScram512
+    return scram(kafka.username, kafka.password.get_secret_value())
 
 
 def _delivery(message: KafkaMessage) -> Delivery:
@@ -39,7 +52,8 @@ def subscribe(
 ) -> None:
     """Feed `topics` to `consumer` in consumer group `group_id`, committing after each effect."""
     subscriber = broker.subscriber(
-        *topics,
+        # Declared by the deployment, which alone may create topics: no create call per start.
+        *(Topic(name, declare=False) for name in topics),
         group_id=group_id,
         ack_policy=AckPolicy.NACK_ON_ERROR,
         auto_offset_reset="earliest",

@@ -62,12 +62,11 @@ def handled(consumer: str, event: Event) -> None:
 async def measure_consumer_lag(settings: ServiceSettings) -> None:
     """Set the lag gauge of each of this service's consumer groups, per contract topic."""
     topics = {settings.kafka.topic(t.name) for t in EVENT_TOPICS}
-    admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka.bootstrap)
-    ends = AIOKafkaConsumer(bootstrap_servers=settings.kafka.bootstrap)
+    admin = AIOKafkaAdminClient(**settings.kafka.client_options())
+    ends = AIOKafkaConsumer(**settings.kafka.client_options())
     await admin.start()
     try:
         await ends.start()
-        await ends.topics()  # loads the partitions of every topic
         groups = [
             str(group[0])
             for group in await admin.list_consumer_groups()
@@ -80,10 +79,11 @@ async def measure_consumer_lag(settings: ServiceSettings) -> None:
                 if tp.topic in topics
             }
             # A partition the group has not committed on yet lags by all it holds.
+            described = await admin.describe_topics(sorted({tp.topic for tp in committed}))
             partitions = [
-                TopicPartition(topic, p)
-                for topic in {tp.topic for tp in committed}
-                for p in ends.partitions_for_topic(topic) or ()
+                TopicPartition(topic["topic"], partition["partition"])
+                for topic in described
+                for partition in topic["partitions"]
             ]
             latest = await ends.end_offsets(partitions) if partitions else {}
             lag: dict[str, int] = {}

@@ -4,6 +4,8 @@ from collections.abc import Mapping, Sequence
 
 from aiokafka import AIOKafkaProducer
 
+from services.kit.settings import KafkaSettings
+
 Record = tuple[str, bytes, bytes, Mapping[str, str]]
 
 
@@ -14,9 +16,9 @@ class Publisher:
     can be pipelined: all sends are queued first, then awaited together.
     """
 
-    def __init__(self, bootstrap: str, client_id: str) -> None:
+    def __init__(self, kafka: KafkaSettings, client_id: str) -> None:
         self._producer = AIOKafkaProducer(
-            bootstrap_servers=bootstrap,
+            **kafka.client_options(),
             client_id=client_id,
             acks="all",
             enable_idempotence=True,

@@ -1,8 +1,9 @@
 """Typed settings shared by every service; each service extends them. Fails fast on bad values."""
 
 from pathlib import Path
+from typing import Any, Literal, Self
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -22,10 +23,47 @@ class KafkaSettings(BaseSettings):
     session_timeout_ms: int = Field(
         default=10_000, ge=6_000, description="How long a silent consumer keeps its partitions."
     )
+    security_protocol: Literal["SASL_PLAINTEXT", "PLAINTEXT"] = Field(
+        default="SASL_PLAINTEXT",
+        description="SASL_PLAINTEXT: log in as this service's own principal (PLAINTEXT only for"
+        " a broker without authentication).",
+    )
+    sasl_mechanism: Literal["SCRAM-SHA-256", "SCRAM-SHA-512"] = "SCRAM-SHA-256"
+    username: str | None = Field(default=None, description="This service's Kafka principal.")
+    password: SecretStr | None = Field(default=None, description="Its password; never logged.")
+    password_file: Path | None = Field(
+        default=None, description="A file holding the password instead (Docker volumes)."
+    )
+
+    @model_validator(mode="after")
+    def _login_is_complete(self) -> Self:
+        """Fail at start-up, not at the first connection, when the login is incomplete."""
+        if self.password is None and self.password_file is not None:
+            self.password = SecretStr(self.password_file.read_text().strip())
+        if self.security_protocol != "PLAINTEXT" and (not self.username or not self.password):
+            raise ValueError(
+                "SASL needs SAMVERKAN_KAFKA_USERNAME and SAMVERKAN_KAFKA_PASSWORD"
+                " (or SAMVERKAN_KAFKA_PASSWORD_FILE)"
+            )
+        return self
 
     def topic(self, name: str) -> str:
         """The concrete topic name for a contract topic name."""
         return self.topic_prefix + name
+
+    def client_options(self) -> dict[str, Any]:
+        """Connection keyword arguments for aiokafka: where the broker is, how to log in."""
+        options: dict[str, Any] = {
+            "bootstrap_servers": self.bootstrap,
+            "security_protocol": self.security_protocol,
+        }
+        if self.security_protocol != "PLAINTEXT" and self.password is not None:
+            options |= {
+                "sasl_mechanism": self.sasl_mechanism,
+                "sasl_plain_username": self.username,
+                "sasl_plain_password": self.password.get_secret_value(),
+            }
+        return options
 
 
 class DatabaseSettings(BaseSettings):
@@ -62,9 +100,7 @@ class ServiceSettings(BaseSettings):
     http: HttpSettings = Field(default_factory=HttpSettings)
     outbox_batch: int = Field(default=200, ge=1)
     outbox_idle_poll_s: float = Field(default=0.5, gt=0)
-    expiry_check_s: float = Field(
-        default=30.0, gt=0, description="How often deadlines are checked."
-    )
+    expiry_check_s: float = Field(default=5.0, gt=0, description="How often deadlines are checked.")
     failpoints: frozenset[str] = Field(
         default=frozenset(), description="Crash points to arm (fault tests only)."
     )

@@ -205,7 +205,9 @@ async def test_a_protected_identity_is_marked_and_kept(http, agencies):
     ]
 
 
-async def test_events_without_a_valid_basis_are_dead_lettered_by_consumers(agencies, bootstrap):
+async def test_events_without_a_valid_basis_are_dead_lettered_by_consumers(
+    agencies, kafka_settings, kafka_config
+):
     prefix = agencies["social"].topic_prefix
     unlawful = {
         "duty basis on a plain referral": sample(
@@ -217,7 +219,8 @@ async def test_events_without_a_valid_basis_are_dead_lettered_by_consumers(agenc
             legal_basis=DutyBasis(duty=LegalDuty.CONCERN_REPORT),
         ),
     }  # fmt: skip
-    publisher = Publisher(bootstrap, "rogue")
+    # A school system gone rogue: its principal may write handoffs, not make them lawful.
+    publisher = Publisher(kafka_settings("school"), "rogue")
     await publisher.start()
     try:
         for event in unlawful.values():
@@ -225,7 +228,7 @@ async def test_events_without_a_valid_basis_are_dead_lettered_by_consumers(agenc
     finally:
         await publisher.stop()
     letters = await dead_letters(
-        bootstrap, prefix + DEAD_LETTER.name, "social.handoffs", len(unlawful)
+        kafka_config(), prefix + DEAD_LETTER.name, "social.handoffs", len(unlawful)
     )
     assert {h["dlq.reason"] for h in letters.values()} == {"unlawful"}
     assert set(letters) == {str(e.event_id) for e in unlawful.values()}
@@ -238,9 +241,9 @@ async def test_events_without_a_valid_basis_are_dead_lettered_by_consumers(agenc
     )
 
 
-async def dead_letters(bootstrap, topic, consumer_name, count):
-    """Dead letters written by one consumer, by event id."""
-    consumer = AIOKafkaConsumer(topic, bootstrap_servers=bootstrap, auto_offset_reset="earliest",
+async def dead_letters(client, topic, consumer_name, count):
+    """Dead letters written by one consumer, by event id (read as the admin)."""
+    consumer = AIOKafkaConsumer(topic, **client, auto_offset_reset="earliest",
                                 group_id=f"inspect-{uuid.uuid4().hex[:6]}")  # fmt: skip
     await consumer.start()
     found: dict[str, dict[str, str]] = {}

@@ -13,9 +13,9 @@ from tests.privacy import personnummer_in
 pytestmark = [pytest.mark.e2e, pytest.mark.lawful]
 
 
-async def every_message(bootstrap: str) -> list[str]:
-    """The keys, values and headers of every message on every topic of the broker."""
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
+async def every_message(client: dict) -> list[str]:
+    """The keys, values and headers of every message on every topic (read as the admin)."""
+    consumer = AIOKafkaConsumer(**client, enable_auto_commit=False)
     await consumer.start()
     texts: list[str] = []
     try:
@@ -55,7 +55,7 @@ async def test_no_personnummer_anywhere_on_the_bus_in_logs_or_spans(
     stack: Stack, tmp_path_factory: pytest.TempPathFactory
 ):
     base = tmp_path_factory.getbasetemp()
-    messages = await every_message(stack.kafka.bootstrap)
+    messages = await every_message(stack.kafka.client_config())
     lines = every_log_line(stack, base)
     assert len(messages) > 100 and len(lines) > 100, "the suite ran before this scan"
     assert personnummer_in(messages) == []

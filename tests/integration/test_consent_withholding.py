@@ -30,8 +30,8 @@ def consent() -> Consent:
                    now + timedelta(days=30), now)  # fmt: skip
 
 
-async def published(bootstrap, topic, count):
-    consumer = AIOKafkaConsumer(topic, bootstrap_servers=bootstrap, auto_offset_reset="earliest",
+async def published(client, topic, count):
+    consumer = AIOKafkaConsumer(topic, **client, auto_offset_reset="earliest",
                                 group_id=f"check-{uuid.uuid4().hex[:6]}")  # fmt: skip
     await consumer.start()
     found = []
@@ -48,7 +48,7 @@ async def published(bootstrap, topic, count):
 
 
 async def test_staged_events_under_a_withdrawn_consent_are_not_sent(
-    bootstrap, topic_prefix, new_database
+    kafka_settings, kafka_config, topic_prefix, new_database
 ):
     pool = await create_pool(await new_database("withhold"))
     await migrate(pool, KIT_MIGRATIONS, *HANDOFF_MIGRATIONS)
@@ -65,7 +65,7 @@ async def test_staged_events_under_a_withdrawn_consent_are_not_sent(
             await outbox.add(conn, event, topic_prefix)
         await consents.withdraw(conn, withdrawn.consent_id, utc_now())
 
-    publisher = Publisher(bootstrap, "school")
+    publisher = Publisher(kafka_settings("school"), "school")
     await publisher.start()
     relay = OutboxRelay(pool, publisher)
     relay.guards.append(consents.withhold_lapsed)
@@ -74,7 +74,7 @@ async def test_staged_events_under_a_withdrawn_consent_are_not_sent(
         assert await relay.relay_once(conn) == 0
     await publisher.stop()
 
-    sent = await published(bootstrap, topic_prefix + HANDOFFS.name, 2)
+    sent = await published(kafka_config(), topic_prefix + HANDOFFS.name, 2)
     assert sorted(sent) == ["ReferralAccepted", "ReferralCancelled"]
     withheld = await pool.fetch(
         "SELECT event_id, withheld_reason FROM outbox WHERE withheld_at IS NOT NULL"

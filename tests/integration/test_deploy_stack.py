@@ -29,8 +29,8 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         yield running
 
 
-async def _produce(bootstrap: str, topic: str, key: bytes, value: bytes) -> None:
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", enable_idempotence=True)
+async def _produce(client: dict, topic: str, key: bytes, value: bytes) -> None:
+    producer = AIOKafkaProducer(**client, acks="all", enable_idempotence=True)
     await producer.start()
     try:
         await producer.send_and_wait(topic, value, key=key)
@@ -38,10 +38,10 @@ async def _produce(bootstrap: str, topic: str, key: bytes, value: bytes) -> None
         await producer.stop()
 
 
-async def _consume_values(bootstrap: str, topic: str, count: int) -> list[bytes]:
+async def _consume_values(client: dict, topic: str, count: int) -> list[bytes]:
     consumer = AIOKafkaConsumer(
         topic,
-        bootstrap_servers=bootstrap,
+        **client,
         group_id=f"deploy-test-{uuid.uuid4()}",
         auto_offset_reset="earliest",
         enable_auto_commit=False,
@@ -61,6 +61,8 @@ async def _consume_values(bootstrap: str, topic: str, count: int) -> list[bytes]
 def test_stack_json_describes_the_running_stack(stack: Stack) -> None:
     info = json.loads(stack.info_file.read_text())
     assert info["kafka_bootstrap"] == stack.kafka.bootstrap
+    assert info["kafka_login"]["passwords"] == dict(stack.kafka.credentials.passwords)
+    assert stack.info_file.stat().st_mode & 0o077 == 0, "passwords: readable by the owner only"
     assert info["postgres"] == {
         "host": "127.0.0.1",
         "port": stack.postgres.port,
@@ -92,8 +94,8 @@ def test_create_database_is_idempotent(stack: Stack) -> None:
 
 
 async def test_topic_exists_with_its_partitions_and_ensure_is_idempotent(stack: Stack) -> None:
-    await ensure_topics(stack.kafka.bootstrap, [(TOPIC, 3)])
-    admin = AIOKafkaAdminClient(bootstrap_servers=stack.kafka.bootstrap)
+    await ensure_topics(stack.kafka.client_config(), [(TOPIC, 3)])
+    admin = AIOKafkaAdminClient(**stack.kafka.client_config())
     await admin.start()
     try:
         (described,) = await admin.describe_topics([TOPIC])
@@ -103,7 +105,7 @@ async def test_topic_exists_with_its_partitions_and_ensure_is_idempotent(stack: 
 
 
 async def test_auto_topic_creation_is_off(stack: Stack) -> None:
-    producer = AIOKafkaProducer(bootstrap_servers=stack.kafka.bootstrap, request_timeout_ms=1500)
+    producer = AIOKafkaProducer(**stack.kafka.client_config(), request_timeout_ms=1500)
     await producer.start()
     try:
         with pytest.raises(UnknownTopicOrPartitionError):
@@ -113,8 +115,8 @@ async def test_auto_topic_creation_is_off(stack: Stack) -> None:
 
 
 async def test_produce_and_consume_with_acks_all(stack: Stack) -> None:
-    await _produce(stack.kafka.bootstrap, TOPIC, b"referral-1", b"first")
-    assert await _consume_values(stack.kafka.bootstrap, TOPIC, 1) == [b"first"]
+    await _produce(stack.kafka.client_config(), TOPIC, b"referral-1", b"first")
+    assert await _consume_values(stack.kafka.client_config(), TOPIC, 1) == [b"first"]
 
 
 def test_committed_rows_survive_a_postgres_crash(stack: Stack) -> None:
@@ -142,18 +144,19 @@ def test_committed_rows_survive_a_postgres_crash(stack: Stack) -> None:
 
 @pytest.mark.parametrize("hard", [False, True], ids=["stop", "kill"])
 def test_kafka_restart_keeps_address_topic_and_messages(stack: Stack, hard: bool) -> None:
-    bootstrap = stack.kafka.bootstrap
-    asyncio.run(_produce(bootstrap, TOPIC, b"referral-2", f"before-{hard}".encode()))
+    bootstrap, client = stack.kafka.bootstrap, stack.kafka.client_config()
+    asyncio.run(_produce(client, TOPIC, b"referral-2", f"before-{hard}".encode()))
     stack.kafka.restart(hard=hard)
     assert stack.kafka.bootstrap == bootstrap
-    everything = asyncio.run(_read_all(bootstrap, TOPIC, 3))
+    # The same login works after the restart: the passwords are kept with the data.
+    everything = asyncio.run(_read_all(client, TOPIC, 3))
     assert f"before-{hard}".encode() in everything
     assert b"first" in everything
 
 
-async def _read_all(bootstrap: str, topic: str, partitions: int) -> list[bytes]:
+async def _read_all(client: dict, topic: str, partitions: int) -> list[bytes]:
     """Every message in ``topic``, read without a group up to the end offsets."""
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, auto_offset_reset="earliest")
+    consumer = AIOKafkaConsumer(**client, auto_offset_reset="earliest")
     await consumer.start()
     try:
         assert topic in await consumer.topics(), f"{topic} is gone after the restart"

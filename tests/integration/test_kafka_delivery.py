@@ -50,8 +50,8 @@ class Recorder:
         await conn.execute("INSERT INTO effects VALUES ($1, $2)", event.event_id, self.name)
 
 
-async def _start_consumer(bootstrap, pool, topic, dlq, handler, publisher, group):
-    broker = make_broker(bootstrap, client_id=group, graceful_timeout=1.0)
+async def _start_consumer(kafka, pool, topic, dlq, handler, publisher, group):
+    broker = make_broker(kafka, client_id=group, graceful_timeout=1.0)
     consumer = EventConsumer("test.consumer", pool, handler, publisher, dlq, max_attempts=2,
                              backoff_s=0.01)  # fmt: skip
     subscribe(broker, [topic], group, consumer)
@@ -60,17 +60,19 @@ async def _start_consumer(bootstrap, pool, topic, dlq, handler, publisher, group
 
 
 async def test_group_commits_after_effect_and_resumes_after_restart(
-    bootstrap, topic_prefix, new_database
+    kafka_settings, topic_prefix, new_database
 ):
+    # As the school service would: its own principal, its own group prefix.
+    kafka = kafka_settings("school")
     pool = await _pool(new_database)
     topic, dlq = topic_prefix + HANDOFFS.name, topic_prefix + DEAD_LETTER.name
-    publisher = Publisher(bootstrap, "test")
+    publisher = Publisher(kafka, "test")
     await publisher.start()
     # One key, so all three land on one partition in order.
     key = uuid.uuid4()
     events = [sample(ReferralRequested, correlation_id=key) for _ in range(3)]
 
-    producer = make_broker(bootstrap, client_id="school")
+    producer = make_broker(kafka, client_id="school")
     assert producer._connection_kwargs["acks"] == "all"
     assert producer._connection_kwargs["enable_idempotence"] is True
     await producer.start()
@@ -79,13 +81,13 @@ async def test_group_commits_after_effect_and_resumes_after_restart(
     await producer.stop()
 
     first = Recorder("first", hang_on=events[1].event_id)
-    group = f"g{uuid.uuid4().hex[:6]}"
-    broker = await _start_consumer(bootstrap, pool, topic, dlq, first, publisher, group)
+    group = f"samverkan.school.g{uuid.uuid4().hex[:6]}"
+    broker = await _start_consumer(kafka, pool, topic, dlq, first, publisher, group)
     await asyncio.wait_for(first.hanging.wait(), 30)
     await broker.stop()  # the process "dies" while handling the second event
 
     second = Recorder("second")
-    broker = await _start_consumer(bootstrap, pool, topic, dlq, second, publisher, group)
+    broker = await _start_consumer(kafka, pool, topic, dlq, second, publisher, group)
 
     async def all_handled():
         return await pool.fetchval("SELECT count(*) FROM effects") == 3
@@ -104,8 +106,8 @@ async def test_group_commits_after_effect_and_resumes_after_restart(
     await pool.close()
 
 
-async def _dead_letters(bootstrap, dlq, count):
-    consumer = AIOKafkaConsumer(dlq, bootstrap_servers=bootstrap, auto_offset_reset="earliest",
+async def _dead_letters(client, dlq, count):
+    consumer = AIOKafkaConsumer(dlq, **client, auto_offset_reset="earliest",
                                 group_id=f"dlq{uuid.uuid4().hex[:6]}")  # fmt: skip
     await consumer.start()
     found = []
@@ -139,11 +141,12 @@ class Flaky(Recorder):
 
 
 async def test_bad_and_failing_messages_are_dead_lettered_and_the_consumer_goes_on(
-    bootstrap, topic_prefix, new_database
+    kafka_settings, kafka_config, topic_prefix, new_database
 ):
+    kafka = kafka_settings("school")
     pool = await _pool(new_database)
     topic, dlq = topic_prefix + HANDOFFS.name, topic_prefix + DEAD_LETTER.name
-    publisher = Publisher(bootstrap, "test")
+    publisher = Publisher(kafka, "test")
     await publisher.start()
     key = str(uuid.uuid4()).encode()
     failing, good = sample(ReferralRequested), sample(ReferralRequested)
@@ -151,13 +154,15 @@ async def test_bad_and_failing_messages_are_dead_lettered_and_the_consumer_goes_
     handler = Flaky(failing.event_id)
     for payload in [b"\x00garbage", invalid, encode(failing), encode(good), encode(good)]:
         await publisher.send(topic, key, payload, {})
-    broker = await _start_consumer(bootstrap, pool, topic, dlq, handler, publisher, "g-dlq")
+    broker = await _start_consumer(kafka, pool, topic, dlq, handler, publisher,
+                                   "samverkan.school.g-dlq")  # fmt: skip
 
     async def good_handled():
         return await pool.fetchval("SELECT count(*) FROM effects") >= 1
 
     await _wait_for(good_handled)
-    letters = await _dead_letters(bootstrap, dlq, 3)
+    # No service reads dead letters; an operator (the admin) does.
+    letters = await _dead_letters(kafka_config(), dlq, 3)
     await broker.stop()
     reasons = [(h["dlq.reason"], h.get("dlq.attempts")) for _, h in letters]
     assert reasons == [("not_json", "0"), ("invalid_field", "0"), ("handler_failed", "2")]

@@ -10,6 +10,7 @@ import pytest
 import yaml
 from pydantic_settings import BaseSettings
 
+from services.audit.settings import AuditSettings
 from services.kit.settings import DatabaseSettings, HttpSettings, KafkaSettings, ServiceSettings
 
 pytestmark = [pytest.mark.unit, pytest.mark.contracts]
@@ -64,6 +65,7 @@ def _settings_env_names() -> set[str]:
     names: set[str] = set()
     classes: tuple[type[BaseSettings], ...] = (
         ServiceSettings,
+        AuditSettings,
         KafkaSettings,
         DatabaseSettings,
         HttpSettings,
@@ -112,7 +114,8 @@ def test_the_infrastructure_uses_the_official_images(services):
 def test_kafka_runs_single_node_kraft_without_topic_auto_creation(services):
     env = _environment(services["kafka"])
     assert env["KAFKA_PROCESS_ROLES"] == "broker,controller"
-    assert env["KAFKA_ADVERTISED_LISTENERS"] == "PLAINTEXT://kafka:9092"
+    # CLIENT is SASL_PLAINTEXT: every client logs in (tests/unit/test_kafka_security.py).
+    assert env["KAFKA_ADVERTISED_LISTENERS"] == "CLIENT://kafka:9092"
     assert env["KAFKA_CONTROLLER_QUORUM_VOTERS"] == f"{env['KAFKA_NODE_ID']}@kafka:9093"
     assert env["KAFKA_AUTO_CREATE_TOPICS_ENABLE"].lower() == "false"
     assert env["KAFKA_OFFSETS_TOPIC_REPLICATION_FACTOR"] == "1"

@@ -1,0 +1,131 @@
+"""The exported log and how an external auditor checks it, with nothing but the export, the
+log's public key and any heads they kept. No I/O.
+
+An export is JSON lines: first ``{"head": <signed tree head>}``, then one ``{"entry": ...}`` per
+entry in seq order, each with every field its leaf hash covers (see domain.py).
+"""
+
+import json
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from services.audit.domain import (
+    Entry,
+    Mismatch,
+    Problem,
+    Verifier,
+    root_from_inclusion,
+    to_micros,
+)
+from services.audit.heads import SignedTreeHead
+
+_BATCH = 10_000
+
+
+def head_line(head: SignedTreeHead) -> str:
+    """The first line of an export."""
+    return json.dumps({"head": head.to_json()}) + "\n"
+
+
+def entry_line(entry: Entry) -> str:
+    """The line of one entry."""
+    return json.dumps({"entry": entry.to_json()}) + "\n"
+
+
+@dataclass(frozen=True)
+class ExportCheck:
+    """What checking an export found."""
+
+    head: SignedTreeHead | None
+    checked: int
+    mismatch: Mismatch | None
+
+    def to_json(self) -> dict[str, object]:
+        """The report the command line prints."""
+        return {
+            "ok": self.mismatch is None,
+            "checked": self.checked,
+            "head": self.head.to_json() if self.head else None,
+            "first_mismatch": self.mismatch.to_json() if self.mismatch else None,
+        }
+
+
+def check_export(
+    lines: Iterable[str], public_key: bytes, kept_heads: Sequence[SignedTreeHead] = ()
+) -> ExportCheck:
+    """Verify an export against the log's `public_key` and the heads an auditor kept.
+
+    Every head must be signed by that key; the entries must hash to each head's root at its
+    size; the first entry that does not match is named.
+    """
+    lines = iter(lines)
+    first = json.loads(next(lines, "{}") or "{}")
+    if "head" not in first:
+        return ExportCheck(None, 0, Mismatch(None, Problem.MISSING, "no signed head first"))
+    head = SignedTreeHead.from_json(first["head"])
+    for signed in (head, *kept_heads):
+        if not signed.verify(public_key):
+            return ExportCheck(
+                head,
+                0,
+                Mismatch(None, Problem.HEAD_SIGNATURE, f"the head of {signed.size} is not signed"),
+            )
+    beyond = [h.size for h in kept_heads if h.size > head.size]
+    if beyond:
+        detail = f"a kept head covers {max(beyond)} entries, the export only {head.size}"
+        return ExportCheck(head, 0, Mismatch(head.size, Problem.MISSING, detail))
+    verifier = Verifier(heads=[head, *kept_heads])
+    batch: list[tuple[object, ...]] = []
+    for line in lines:
+        if line.strip():
+            batch.append(_row(json.loads(line)["entry"]))
+        if len(batch) >= _BATCH:
+            verifier.feed(batch)
+            batch = []
+    verifier.feed(batch)
+    return ExportCheck(head, verifier.checked, verifier.finish(head.size))
+
+
+def _row(entry: dict[str, object]) -> tuple[object, ...]:
+    parsed = Entry.from_json(entry)
+    return (
+        parsed.seq,
+        to_micros(parsed.recorded_at),
+        parsed.topic,
+        parsed.partition,
+        parsed.offset,
+        parsed.event,
+        parsed.leaf_hash,
+        parsed.chain_hash,
+    )
+
+
+def check_inclusion(
+    proof: dict[str, Any],
+    public_key: bytes,
+    entry: dict[str, Any] | None = None,
+    kept_head: SignedTreeHead | None = None,
+) -> Mismatch | None:
+    """Check one entry without the log: `proof` as the API gives it, against its signed head
+    or a head of the same size the auditor kept; with `entry`, its leaf hash is recomputed."""
+    head = kept_head or SignedTreeHead.from_json(proof["head"])
+    seq, size = int(proof["seq"]), int(proof["tree_size"])
+    leaf = bytes.fromhex(proof["leaf_hash"])
+    if not head.verify(public_key):
+        return Mismatch(None, Problem.HEAD_SIGNATURE, "the head is not signed by the log's key")
+    if size != head.size:
+        return Mismatch(
+            seq, Problem.ROOT_HASH, f"the proof is for {size} entries, the head {head.size}"
+        )
+    if entry is not None:
+        parsed = Entry.from_json(entry)
+        if parsed.seq != seq or parsed.recomputed_leaf_hash() != leaf:
+            return Mismatch(seq, Problem.LEAF_HASH, "the entry does not match the proof's leaf")
+    try:
+        root = root_from_inclusion(seq, size, leaf, [bytes.fromhex(h) for h in proof["audit_path"]])
+    except ValueError as exc:
+        return Mismatch(seq, Problem.ROOT_HASH, str(exc))
+    if root != head.root_hash:
+        return Mismatch(seq, Problem.ROOT_HASH, "the proof does not lead to the signed root")
+    return None

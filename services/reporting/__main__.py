@@ -1,0 +1,3 @@
+from services.reporting.bootstrap import main
+
+main()
