@@ -11,12 +11,13 @@ import subprocess
 import sys
 import time
 import urllib.request
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import httpx
 
 from .kafka_jars import REPO_ROOT
+from .sse import sse_events
 
 WORKDIR = REPO_ROOT / ".run" / "stack"
 URLS = {"school": "http://127.0.0.1:8001", "social": "http://127.0.0.1:8002",
@@ -86,7 +87,7 @@ class Demo:
         """Print the agency's live notifications."""
         url = f"{URLS[service]}/agencies/{agency}/notifications/stream"
         async with self.http.stream("GET", url, headers=self.auth(agency), timeout=None) as lines:
-            async for kind, data in _events(lines.aiter_lines()):
+            async for kind, data in sse_events(lines.aiter_lines()):
                 if kind == "handoff":
                     note = json.loads(data)
                     print(f"  {agency:>26} <- notified: {note['event_type']} ({note['state']})",
@@ -136,19 +137,6 @@ class Demo:
         return await self.post(
             service, f"/referrals/{rid}/{action}", agency, {"agency": agency, **body}
         )
-
-
-async def _events(lines: AsyncIterator[str]) -> AsyncIterator[tuple[str, str]]:
-    kind, data = "message", ""
-    async for line in lines:
-        if line.startswith("event:"):
-            kind = line.split(":", 1)[1].strip()
-        elif line.startswith("data:"):
-            data += line.split(":", 1)[1].strip()
-        elif not line:
-            if data:
-                yield kind, data
-            kind, data = "message", ""
 
 
 def _subject() -> str:

@@ -4,10 +4,12 @@ import asyncio
 import contextlib
 import json
 import uuid
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from typing import Any
 
 import httpx
+
+from deploy.sse import sse_events
 
 SCHOOL = "ale.school.ale-gymnasium"
 ALE_SOCIAL = "ale.social"
@@ -92,7 +94,7 @@ class SseListener:
         async with self._client.stream(
             "GET", self._url, headers=self._headers, timeout=None
         ) as response:
-            async for kind, data in _parse(response.aiter_lines()):
+            async for kind, data in sse_events(response.aiter_lines()):
                 if kind == "ready":
                     self._ready.set()
                 elif kind == "handoff":
@@ -109,16 +111,3 @@ class SseListener:
             return self.of(referral_id)
 
         await eventually(probe, lambda types: event_type in types, timeout)
-
-
-async def _parse(lines: AsyncIterator[str]) -> AsyncIterator[tuple[str, str]]:
-    kind, data = "message", ""
-    async for line in lines:
-        if line.startswith("event:"):
-            kind = line.split(":", 1)[1].strip()
-        elif line.startswith("data:"):
-            data += line.split(":", 1)[1].strip()
-        elif line == "":
-            if data:
-                yield kind, data
-            kind, data = "message", ""
