@@ -376,20 +376,18 @@ class Verifier:
             tuple, rows
         ):
             if seq != expected:
-                return self._fail(self._gap(expected, seq))
+                return self._fail(self._gap(expected, seq), expected)
             name = topics.get(topic) or topics.setdefault(topic, topic.encode())
             leaf = sha256(
                 b"\x00%d\n%d\n%s\n%d\n%d\n%s" % (seq, recorded_us, name, partition, offset, event)
             ).digest()
             if leaf != stored_leaf:
-                return self._fail(
-                    Mismatch(seq, Problem.LEAF_HASH, "content does not match its leaf hash")
-                )
+                mismatch = Mismatch(seq, Problem.LEAF_HASH, "content does not match its leaf hash")
+                return self._fail(mismatch, expected)
             chain = sha256(chain + leaf).digest()
             if chain != stored_chain:
-                return self._fail(
-                    Mismatch(seq, Problem.CHAIN_HASH, "does not follow from the entry before it")
-                )
+                detail = "does not follow from the entry before it"
+                return self._fail(Mismatch(seq, Problem.CHAIN_HASH, detail), expected)
             expected += 1
             if stack is not None:
                 # Frontier.append, inlined: this loop is the verifier's hot path.
@@ -399,8 +397,7 @@ class Verifier:
                     index >>= 1
                 stack.append(node)
                 if expected in checkpoints and fold(stack) != checkpoints[expected].root_hash:
-                    self.next_seq = expected
-                    return self._fail(self._root_mismatch(checkpoints[expected]))
+                    return self._fail(self._root_mismatch(checkpoints[expected]), expected)
         self.next_seq, self.previous_chain = expected, chain
         if self.frontier is not None:
             self.frontier.size = expected
@@ -423,8 +420,8 @@ class Verifier:
         """How many entries were checked and found in order."""
         return self.next_seq
 
-    def _fail(self, mismatch: Mismatch) -> bool:
-        self.mismatch = mismatch
+    def _fail(self, mismatch: Mismatch, checked_up_to: int) -> bool:
+        self.mismatch, self.next_seq = mismatch, checked_up_to
         return False
 
     @staticmethod

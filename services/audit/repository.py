@@ -1,7 +1,9 @@
 """SQL of the audit service: appending under the head row's lock, chain and read-log lookups,
 tree nodes for proofs, and batched reads for verification and export."""
 
-from collections.abc import AsyncIterator, Iterable, Sequence
+import asyncio
+import contextlib
+from collections.abc import AsyncGenerator, AsyncIterator, Iterable, Sequence
 from datetime import datetime
 from typing import Any
 from uuid import UUID
@@ -170,17 +172,29 @@ async def chain_before(conn: Connection, seq: int) -> bytes | None:
 
 async def verification_rows(
     conn: Connection, start: int, end: int | None, batch: int = 20_000
-) -> AsyncIterator[list[Any]]:
+) -> AsyncGenerator[list[Any], None]:
     """Rows from `start` up to `end` (or all) for the verifier, in seq order, in batches
-    through a server-side cursor (the caller holds a transaction)."""
+    through a server-side cursor (the caller holds a transaction and closes this generator).
+
+    The next batch is asked for before one is handed over, so that the database reads and
+    sends it while the caller hashes.
+    """
     cursor = await conn.cursor(
         f"SELECT {_VERIFY_COLUMNS} FROM audit_entries"
         " WHERE seq >= $1 AND ($2::bigint IS NULL OR seq < $2) ORDER BY seq",
         start,
         end,
     )
-    while rows := await cursor.fetch(batch):
-        yield rows
+    following = asyncio.ensure_future(cursor.fetch(batch))
+    try:
+        while rows := await following:
+            following = asyncio.ensure_future(cursor.fetch(batch))
+            await asyncio.sleep(0)  # lets that request go out before the caller starts hashing
+            yield rows
+    finally:
+        # Stopped early: the connection takes one request at a time, so let this one end.
+        with contextlib.suppress(Exception):
+            await following
 
 
 async def export_rows(conn: Connection, batch: int = 10_000) -> AsyncIterator[list[Entry]]:

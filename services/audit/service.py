@@ -1,6 +1,7 @@
 """Use cases of the audit log, shared by the HTTP API, the command line and the Kafka handler:
 append, sign and publish heads, prove, verify, export, and answer chain and read-log queries."""
 
+import contextlib
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import datetime
@@ -195,9 +196,11 @@ class AuditLog:
                 previous or domain.GENESIS_CHAIN,
                 heads=[*trusted, head] if whole and head is not None else (),
             )
-            async for rows in repo.verification_rows(conn, start, None if whole else end):
-                if not verifier.feed(rows):
-                    break
+            rows = repo.verification_rows(conn, start, None if whole else end)
+            async with contextlib.aclosing(rows) as batches:
+                async for batch in batches:
+                    if not verifier.feed(batch):
+                        break
             return Verification(start, end, verifier.checked - start, head, verifier.finish(end))
 
     async def export(self) -> AsyncIterator[str]:

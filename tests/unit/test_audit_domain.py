@@ -239,6 +239,9 @@ def test_an_edited_entry_is_named():
     entries[11] = dataclasses.replace(entries[11], event=b'{"n": 999}')
     mismatch = verify(entries, head)
     assert mismatch is not None and (mismatch.seq, mismatch.problem) == (11, Problem.LEAF_HASH)
+    verifier = Verifier(heads=[head])
+    assert not verifier.feed(rows(entries)) and not verifier.feed(rows(entries))
+    assert verifier.checked == 11, "entries 0..10 matched"
 
 
 def test_an_entry_edited_with_a_fresh_leaf_hash_breaks_the_chain_there():
