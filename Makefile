@@ -5,9 +5,10 @@ PYTHON ?= python3
 VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
+BENCH_STAMP := $(VENV)/.bench-installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 PYTEST_ARGS ?=
 
-.PHONY: setup run demo test test-unit test-integration test-e2e lint schemas clean
+.PHONY: setup browser run demo test test-unit test-integration test-e2e chaos chaos-small bench bench-quick lint schemas clean
 
 $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -19,6 +20,10 @@ $(STAMP): pyproject.toml
 setup: $(STAMP)
 	$(PY) -m deploy prepare
 
+## browser: Debian's Chromium for the web interface tests (apt-get, once)
+browser: $(STAMP)
+	$(PY) -m deploy.browser
+
 ## run: start Kafka, PostgreSQL, topics, databases and the services; Ctrl-C stops everything
 run: setup
 	$(PY) -m deploy run
@@ -28,7 +33,7 @@ demo: setup
 	$(PY) -m deploy demo
 
 ## test: the whole suite (unit, integration, e2e) on a real broker and database
-test: setup lint
+test: setup browser lint
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 ## test-unit: the quick layer, no broker and no database
@@ -38,14 +43,34 @@ test-unit: $(STAMP)
 test-integration: setup
 	$(PY) -m pytest -m integration $(PYTEST_ARGS)
 
-test-e2e: setup
+test-e2e: setup browser
 	$(PY) -m pytest -m e2e $(PYTEST_ARGS)
+
+## chaos: the fault-injection suite at full size, 10,000 referrals (build/chaos/summary.json)
+chaos: setup
+	$(PY) -m chaos
+
+## chaos-small: the tests marked chaos, among them the small variant (500 referrals)
+chaos-small: setup
+	$(PY) -m pytest -m chaos $(PYTEST_ARGS)
+
+$(BENCH_STAMP): $(STAMP)
+	$(PY) -m pip install --quiet -e ".[dev,bench]"
+	@rm -f $(VENV)/.bench-installed-* && touch $@
+
+## bench: benchmarks on a fresh local stack, ~15 min (build/bench/results.json and .png)
+bench: setup $(BENCH_STAMP)
+	$(PY) -m bench
+
+## bench-quick: the same in ~3 min: a few seconds per rate, 100k audit entries
+bench-quick: setup $(BENCH_STAMP)
+	$(PY) -m bench --quick
 
 ## lint: ruff (lint and format) and mypy, strict
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
-	$(VENV)/bin/mypy contracts services deploy
+	$(VENV)/bin/mypy contracts services deploy chaos bench
 
 ## schemas: regenerate contracts/schemas and contracts/asyncapi.json (refuses breaking changes)
 schemas: $(STAMP)

@@ -20,12 +20,18 @@ from types import FrameType
 from contracts.topics import topic_specs
 from services.kit.agencies import AgencyRegistry
 
+from . import deadletters
 from ._process import run_sync
-from .credentials import demo_principals, new_pseudonym_key, write_principals
+from .credentials import (
+    demo_principals,
+    new_pseudonym_key,
+    write_app_secrets,
+    write_principals,
+)
 from .kafka_jars import REPO_ROOT, fetch_jars
 from .kafka_security import ADMIN, Credentials, create_principals, grant, write_compose_files
 from .postgres import ensure_binaries
-from .services import SERVICES, ServiceProcess
+from .services import SERVICES, ServiceProcess, portal_process
 from .stack import Stack
 from .topics import ensure_topics
 
@@ -83,6 +89,11 @@ def _start_services(stack: Stack, workdir: Path) -> list[ServiceProcess]:
         started.append(process)
         process.start()
         print(f"service {name:<12}: {process.url}/docs  (log {process.log_file})", flush=True)
+    by_name = {p.name: p for p in started}
+    portal = portal_process(by_name, workdir / "logs", FIRST_SERVICE_PORT + len(SERVICES))
+    started.append(portal)
+    portal.start()
+    print(f"web portal          : {portal.url}/  (sign in: api-keys.json)", flush=True)
     return started
 
 
@@ -150,6 +161,9 @@ def topics(bootstrap: str, wanted: Sequence[tuple[str, int]], credentials_dir: P
 def credentials(directory: Path) -> int:
     """Generate Kafka passwords for docker-compose (kept if present) and the broker's files."""
     made = write_compose_files(directory)
+    registry = AgencyRegistry.load(REPO_ROOT / "deploy" / "agencies.yaml")
+    write_app_secrets(directory / "app", registry)
+    print(f"API keys        : {directory / 'app' / 'api-keys.json'}")
     for principal in sorted(made.passwords):
         print(f"kafka principal {principal:<10}: {directory / principal / 'password'}")
     return 0
@@ -180,6 +194,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     secrets = commands.add_parser("credentials", help="generate Kafka passwords for compose")
     secrets.add_argument("--dir", type=Path, required=True)
+    deadletters.add_arguments(
+        commands.add_parser("deadletters", help="list dead letters; replay chosen ones")
+    )
     args = parser.parse_args(argv)
     if args.command == "prepare":
         return prepare()
@@ -191,6 +208,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return topics(args.bootstrap, args.topics, args.credentials)
     if args.command == "credentials":
         return credentials(args.dir)
+    if args.command == "deadletters":
+        return deadletters.run(args, sys.stdout)
     return up(args.workdir, args.databases, args.topics, with_services=args.command == "run")
 
 

@@ -50,3 +50,28 @@ def write_principals(
     os.chmod(keys_file, 0o600)
     keys_file.write_text(json.dumps(keys, indent=2) + "\n")
     return keys
+
+
+def write_app_secrets(directory: Path, registry: AgencyRegistry) -> None:
+    """The services' own secrets for docker-compose, generated once and kept: principals
+    (key hashes, for the services), their API keys (for people, owner-only), the pseudonym key
+    and the audit signing key."""
+    from services.audit.heads import new_secret
+
+    directory.mkdir(parents=True, exist_ok=True)
+    if not (directory / "principals.yaml").exists():
+        write_principals(
+            demo_principals(registry), directory / "principals.yaml", directory / "api-keys.json"
+        )
+    for name, make in (
+        ("pseudonym.key", new_pseudonym_key),
+        ("audit-signing.key", new_secret),
+        ("portal-session.key", lambda: secrets.token_urlsafe(32)),
+    ):
+        path = directory / name
+        if not path.exists():
+            path.write_text(make() + "\n")
+            # Read by the service containers, which run as another user than this job.
+            path.chmod(0o444)
+    (directory / "principals.yaml").chmod(0o444)
+    directory.chmod(0o755)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import json
 import os
 import secrets
 import signal
@@ -10,13 +11,19 @@ import subprocess
 import sys
 import time
 import urllib.request
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from services.audit.heads import Signer
 
 from ._process import log_tail
 from .ports import free_port
 
 SERVICES = ("school", "social", "employment", "audit", "reporting")
+#: The web interface. Unlike SERVICES it has no database and no Kafka login (so no entry in
+#: the Kafka grants): it only calls the services' HTTP APIs.
+PORTAL = "portal"
 
 
 @dataclass
@@ -111,3 +118,25 @@ class ServiceProcess:
         """Wait for the process to end by itself; its exit code (negative for a signal)."""
         assert self.process is not None
         return self.process.wait(timeout_s)
+
+
+def portal_process(
+    services: Mapping[str, ServiceProcess], log_dir: Path, port: int | None = None
+) -> ServiceProcess:
+    """The portal, pointed at the services' HTTP APIs, with a fresh session secret and the
+    audit log's public key pinned (the key the audit process signs with)."""
+    signing_key = services["audit"].env()["SAMVERKAN_AUDIT_SIGNING_KEY"]
+    public_key = base64.b64encode(Signer.from_secret(signing_key).public_key).decode()
+    return ServiceProcess(
+        name=PORTAL,
+        database_dsn="",
+        kafka_bootstrap="",
+        log_dir=log_dir,
+        port=port or free_port(),
+        audit_signing_key="",
+        extra_env={
+            "SAMVERKAN_SERVICE_URLS": json.dumps({n: p.url for n, p in services.items()}),
+            "SAMVERKAN_PORTAL_SESSION_SECRET": secrets.token_urlsafe(32),
+            "SAMVERKAN_AUDIT_PUBLIC_KEY": public_key,
+        },
+    )

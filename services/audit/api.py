@@ -14,7 +14,7 @@ from datetime import datetime
 from typing import Annotated, Literal
 from uuid import UUID
 
-from fastapi import APIRouter, Depends, FastAPI, HTTPException, Query, Request
+from fastapi import APIRouter, Depends, FastAPI, HTTPException, Path, Query, Request
 from fastapi.responses import JSONResponse, PlainTextResponse, StreamingResponse
 
 from contracts.codes import AccessedResource, PrincipalRole
@@ -34,6 +34,8 @@ from services.kit.auth import Principal, current_principal
 from services.kit.settings import ServiceSettings
 
 Format = Literal["json", "text"]
+# Entries are numbered by a PostgreSQL bigint.
+Seq = Annotated[int, Path(ge=0, le=2**63 - 1)]
 
 
 def auditor(principal: Annotated[Principal, Depends(current_principal)]) -> Principal:
@@ -104,7 +106,7 @@ def audit_router() -> APIRouter:
         return [HeadView.of(h) for h in await log_of(request).published_heads(limit)]
 
     @router.get("/entries/{seq}")
-    async def entry(seq: int, request: Request, principal: Auditor) -> EntryView:
+    async def entry(seq: Seq, request: Request, principal: Auditor) -> EntryView:
         """One entry with everything its leaf hash covers."""
         found = await log_of(request).entry(seq)
         event = json.loads(found.event)
@@ -115,7 +117,7 @@ def audit_router() -> APIRouter:
 
     @router.get("/entries/{seq}/proof")
     async def inclusion_proof(
-        seq: int,
+        seq: Seq,
         request: Request,
         _: Auditor,
         tree_size: Annotated[int | None, Query(ge=1)] = None,

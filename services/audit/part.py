@@ -18,7 +18,9 @@ def installer(signer: Signer, publish_head_s: float) -> Part:
         recorder = Recorder(runtime.pool, signer)
         await recorder.sign_head()
         # Not the dead-letter topic: what is there failed to decode and is not an event.
-        runtime.subscribe("log", [topic.name for topic in EVENT_TOPICS], recorder.record)
+        runtime.subscribe(
+            "log", [topic.name for topic in EVENT_TOPICS], recorder.record, recorder.record_many
+        )
         runtime.run_every("publish-head", publish_head_s, recorder.publish_head)
         runtime.app.state.audit = AuditLog(runtime.pool, signer.public_key)
 

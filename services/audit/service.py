@@ -2,7 +2,7 @@
 append, sign and publish heads, prove, verify, export, and answer chain and read-log queries."""
 
 import contextlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -23,7 +23,7 @@ from services.audit.domain import (
     Verifier,
 )
 from services.audit.heads import SignedTreeHead, Signer, TreeHead
-from services.kit.consumer import Refused, current_delivery
+from services.kit.consumer import Delivery, Refused, current_delivery
 from services.kit.database import Connection
 
 
@@ -91,6 +91,20 @@ class Recorder:
             utc_now(),
             [(delivery.topic, delivery.partition, delivery.offset, delivery.value)],
         )
+
+    async def record_many(
+        self, conn: Connection, received: Sequence[tuple[Event, Delivery]]
+    ) -> None:
+        """Kafka batch handler: append a batch of events in one append (one head lock, one
+        signature), each exactly as it was received."""
+        records = []
+        for _, delivery in received:
+            try:
+                delivery.value.decode()
+            except UnicodeDecodeError as exc:
+                raise Refused("not_utf8", f"the audit log keeps UTF-8 JSON only: {exc}") from exc
+            records.append((delivery.topic, delivery.partition, delivery.offset, delivery.value))
+        await repo.append(conn, self.signer, utc_now(), records)
 
     async def sign_head(self) -> SignedTreeHead:
         """Make sure the current head is signed with this service's key (at start-up)."""

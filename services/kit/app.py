@@ -5,13 +5,14 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator, Sequence
 from pathlib import Path
+from typing import Annotated
 
 import uvicorn
-from fastapi import APIRouter, FastAPI, Request
+from fastapi import APIRouter, Depends, FastAPI, Request
 
 from services.kit import failpoints, outbox
 from services.kit.agencies import AgencyRegistry
-from services.kit.auth import Principals
+from services.kit.auth import Principal, Principals, current_principal
 from services.kit.broker import make_broker
 from services.kit.database import create_pool, migrate
 from services.kit.handoffs.api import install_error_handler
@@ -86,6 +87,11 @@ def _operations_router() -> APIRouter:
             "service": settings.service,
             "outbox_backlog": await outbox.backlog(request.app.state.pool),
         }
+
+    @router.get("/whoami")
+    async def whoami(caller: Annotated[Principal, Depends(current_principal)]) -> Principal:
+        """The principal holding the presented API key (the portal's sign-in asks this)."""
+        return caller
 
     @router.get("/agencies")
     async def agencies(request: Request) -> list[dict[str, object]]:

@@ -30,17 +30,19 @@ def _login(kafka: KafkaSettings) -> BaseSecurity | None:
     return scram(kafka.username, kafka.password.get_secret_value())
 
 
-def _delivery(message: KafkaMessage) -> Delivery:
+def _deliveries(message: KafkaMessage) -> list[Delivery]:
     raw = message.raw_message
-    record = raw[0] if isinstance(raw, tuple) else raw
-    return Delivery(
-        topic=record.topic,
-        partition=record.partition,
-        offset=record.offset,
-        key=record.key,
-        value=record.value or b"",
-        headers={k: v.decode(errors="replace") for k, v in (record.headers or ())},
-    )
+    return [
+        Delivery(
+            topic=record.topic,
+            partition=record.partition,
+            offset=record.offset,
+            key=record.key,
+            value=record.value or b"",
+            headers={k: v.decode(errors="replace") for k, v in (record.headers or ())},
+        )
+        for record in (raw if isinstance(raw, tuple) else (raw,))
+    ]
 
 
 def subscribe(
@@ -49,8 +51,15 @@ def subscribe(
     group_id: str,
     consumer: EventConsumer,
     session_timeout_ms: int = 10_000,
+    batch_max: int = 100,
+    batch_wait_ms: int = 10,
 ) -> None:
-    """Feed `topics` to `consumer` in consumer group `group_id`, committing after each effect."""
+    """Feed `topics` to `consumer` in consumer group `group_id`, in batches of what has
+    arrived (at most `batch_max`), committing the offsets after each batch's effects.
+
+    An idle subscriber polls every `batch_wait_ms` (FastStream sleeps that long after an empty
+    poll), which bounds the delay it adds to a message that arrives while it is idle.
+    """
     subscriber = broker.subscriber(
         # Declared by the deployment, which alone may create topics: no create call per start.
         *(Topic(name, declare=False) for name in topics),
@@ -59,8 +68,11 @@ def subscribe(
         auto_offset_reset="earliest",
         session_timeout_ms=session_timeout_ms,
         heartbeat_interval_ms=session_timeout_ms // 4,
+        batch=True,
+        max_records=batch_max,
+        batch_timeout_ms=batch_wait_ms,
     )
 
     @subscriber
-    async def on_message(message: KafkaMessage) -> None:
-        await consumer.consume(_delivery(message))
+    async def on_batch(message: KafkaMessage) -> None:
+        await consumer.consume_batch(_deliveries(message))

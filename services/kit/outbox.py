@@ -27,9 +27,11 @@ _RELAY_LOCK = 73_011_976
 async def add(conn: Connection, event: Event, topic_prefix: str = "") -> None:
     """Stage `event` for publication inside the caller's transaction."""
     consent = event.legal_basis.consent_id if isinstance(event.legal_basis, ConsentBasis) else None
+    # One round trip: the relay is woken (at commit) by the same statement that stages.
     await conn.execute(
-        "INSERT INTO outbox (event_id, topic, key, payload, headers, event_type, consent_id)"
-        " VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        "WITH staged AS (INSERT INTO outbox (event_id, topic, key, payload, headers, event_type,"
+        " consent_id) VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING 1)"
+        " SELECT pg_notify($8, '') FROM staged",
         event.event_id,
         topic_prefix + topic_for(event).name,
         event.key,
@@ -37,8 +39,8 @@ async def add(conn: Connection, event: Event, topic_prefix: str = "") -> None:
         json.dumps(inject_context({"event_type": event.event_type})),
         event.event_type,
         consent,
+        _CHANNEL,
     )
-    await conn.execute("SELECT pg_notify($1, '')", _CHANNEL)
 
 
 async def backlog(pool: asyncpg.Pool) -> int:
@@ -66,7 +68,21 @@ class OutboxRelay:
         self.guards: list[Callable[[Connection], Awaitable[object]]] = []
 
     async def run(self) -> None:
-        """Relay until cancelled. Only the holder of the relay lock publishes."""
+        """Relay until cancelled. Only the holder of the relay lock publishes.
+
+        A lost database connection (PostgreSQL restarting) or a failed publish does not end
+        the relay: it starts over on a fresh connection, taking the lock again. The events
+        stay staged meanwhile; any published but not yet marked sent go out again, and the
+        consumers' inboxes drop the copies.
+        """
+        while True:
+            try:
+                await self._relay_on_one_connection()
+            except Exception:
+                log.warning("outbox relay interrupted; starting over", exc_info=True)
+                await asyncio.sleep(self._idle_poll_s)
+
+    async def _relay_on_one_connection(self) -> None:
         conn = await self._pool.acquire()
         try:
             await conn.add_listener(_CHANNEL, self._on_notify)

@@ -1,12 +1,18 @@
 """The one durable Kafka producer of a service process (acks=all, idempotent)."""
 
+import asyncio
+import contextlib
+import logging
 from collections.abc import Mapping, Sequence
+from typing import Any
 
 from aiokafka import AIOKafkaProducer
+from aiokafka.errors import KafkaError
 
 from services.kit.settings import KafkaSettings
 
-Record = tuple[str, bytes, bytes, Mapping[str, str]]
+log = logging.getLogger(__name__)
+Record = tuple[str, bytes | None, bytes, Mapping[str, str]]
 
 
 class Publisher:
@@ -17,13 +23,15 @@ class Publisher:
     """
 
     def __init__(self, kafka: KafkaSettings, client_id: str) -> None:
-        self._producer = AIOKafkaProducer(
+        self._options: dict[str, Any] = {
             **kafka.client_options(),
-            client_id=client_id,
-            acks="all",
-            enable_idempotence=True,
-            linger_ms=2,
-        )
+            "client_id": client_id,
+            "acks": "all",
+            "enable_idempotence": True,
+            "linger_ms": 2,
+        }
+        self._producer = AIOKafkaProducer(**self._options)
+        self._renewing = asyncio.Lock()
 
     async def start(self) -> None:
         """Connect to the broker."""
@@ -35,19 +43,48 @@ class Publisher:
 
     async def send_many(self, records: Sequence[Record]) -> None:
         """Send every record; return once all are acknowledged, raise if any failed."""
-        futures = [
-            await self._producer.send(
-                topic, value=payload, key=key, headers=[(k, v.encode()) for k, v in headers.items()]
-            )
-            for topic, key, payload, headers in records
-        ]
-        for future in futures:
-            await future
+        producer = self._producer
+        try:
+            futures = [
+                await producer.send(
+                    topic,
+                    value=payload,
+                    key=key,
+                    headers=[(k, v.encode()) for k, v in headers.items()],
+                )
+                for topic, key, payload, headers in records
+            ]
+            # Every outcome is collected, so that no failure goes unretrieved.
+            outcomes = await asyncio.gather(*futures, return_exceptions=True)
+        except KafkaError:
+            await self._renew(producer)
+            raise
+        failed = next((o for o in outcomes if isinstance(o, BaseException)), None)
+        if failed is not None:
+            await self._renew(producer)
+            raise failed
 
     async def send(
         self, topic: str, key: bytes | None, payload: bytes, headers: Mapping[str, str]
     ) -> None:
         """Send one record and wait for its acknowledgement."""
-        await self._producer.send_and_wait(
-            topic, value=payload, key=key, headers=[(k, v.encode()) for k, v in headers.items()]
-        )
+        await self.send_many([(topic, key, payload, headers)])
+
+    async def _renew(self, failed: AIOKafkaProducer) -> None:
+        """Replace a producer whose send failed: after the broker restarts, an idempotent
+        producer's sequence numbers can be out of step with it for good
+        (OutOfOrderSequenceNumber on every send). The caller retries on the new one. If
+        the broker is still down, the old producer stays, and the next failure tries again."""
+        async with self._renewing:
+            if self._producer is not failed:
+                return  # renewed meanwhile
+            fresh = AIOKafkaProducer(**self._options)
+            try:
+                await fresh.start()
+            except KafkaError:
+                log.warning("could not start a new Kafka producer yet", exc_info=True)
+                return
+            self._producer = fresh
+        log.warning("a Kafka send failed; the producer was replaced")
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(failed.stop(), 5.0)

@@ -17,7 +17,7 @@ from faststream.kafka import KafkaBroker
 from contracts.topics import DEAD_LETTER
 from services.kit.agencies import AgencyRegistry
 from services.kit.broker import subscribe
-from services.kit.consumer import EventConsumer, Handler
+from services.kit.consumer import BatchHandler, EventConsumer, Handler
 from services.kit.outbox import OutboxRelay
 from services.kit.publisher import Publisher
 from services.kit.settings import ServiceSettings
@@ -39,8 +39,16 @@ class Runtime:
     tasks: list[asyncio.Task[Any]] = field(default_factory=list)
     closers: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
 
-    def subscribe(self, consumer_name: str, topics: list[str], handler: Handler) -> EventConsumer:
-        """Feed contract topics to `handler`, exactly once in effect, in this service's group."""
+    def subscribe(
+        self,
+        consumer_name: str,
+        topics: list[str],
+        handler: Handler,
+        batch_handler: BatchHandler | None = None,
+    ) -> EventConsumer:
+        """Feed contract topics to `handler`, exactly once in effect, in this service's group.
+        `batch_handler`, if given, applies a batch of events at once (`handler` still applies
+        one on its own when the batch fails)."""
         kafka = self.settings.kafka
         consumer = EventConsumer(
             name=f"{self.settings.service}.{consumer_name}",
@@ -50,6 +58,9 @@ class Runtime:
             dead_letter_topic=kafka.topic(DEAD_LETTER.name),
             max_attempts=kafka.max_attempts,
             backoff_s=kafka.retry_backoff_s,
+            max_event_bytes=kafka.max_event_bytes,
+            check_inbox=not self.settings.unsafe_skip_inbox_check_for_control_run,
+            batch_handler=batch_handler,
         )
         subscribe(
             self.broker,
@@ -57,6 +68,8 @@ class Runtime:
             f"samverkan.{consumer.name}",
             consumer,
             kafka.session_timeout_ms,
+            kafka.batch_max,
+            kafka.batch_wait_ms,
         )
         return consumer
 

@@ -20,6 +20,19 @@ class KafkaSettings(BaseSettings):
         default=5, ge=1, description="Tries before a message is dead-lettered."
     )
     retry_backoff_s: float = Field(default=0.2, ge=0)
+    batch_max: int = Field(
+        default=100, ge=1, description="Most messages a consumer applies in one transaction."
+    )
+    batch_wait_ms: int = Field(
+        default=10,
+        ge=1,
+        description="How often an idle consumer polls: the most it adds to a message's latency.",
+    )
+    max_event_bytes: int = Field(
+        default=65_536,
+        ge=1_024,
+        description="A larger message is dead-lettered unread (events are a few kilobytes).",
+    )
     session_timeout_ms: int = Field(
         default=10_000, ge=6_000, description="How long a silent consumer keeps its partitions."
     )
@@ -113,3 +126,20 @@ class ServiceSettings(BaseSettings):
         " by agency services, the same for every agency, never logged, never on the bus.",
     )
     telemetry_exporter: str = Field(default="none", pattern="^(none|console|otlp|memory)$")
+    unsafe_skip_inbox_check_for_control_run: bool = Field(
+        default=False,
+        description="Chaos control runs only: consumers apply redelivered events again, to show"
+        " that the faults cause duplicates. Refused unless topics are prefixed (never in a"
+        " deployment).",
+    )
+
+    @model_validator(mode="after")
+    def _inbox_check_only_off_in_tests(self) -> Self:
+        """The inbox is what makes consumers idempotent: switching it off is refused outside
+        a prefixed (test) deployment."""
+        if self.unsafe_skip_inbox_check_for_control_run and not self.kafka.topic_prefix:
+            raise ValueError(
+                "SAMVERKAN_UNSAFE_SKIP_INBOX_CHECK_FOR_CONTROL_RUN is for chaos control runs on"
+                " prefixed test topics only"
+            )
+        return self

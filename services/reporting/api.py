@@ -19,7 +19,8 @@ from services.reporting.settings import ReportingSettings
 
 MAX_MONTHS = 36
 Caller = Annotated[Principal, Depends(current_principal)]
-MONTH = r"^\d{4}-(0[1-9]|1[0-2])$"
+# Years 1900-2099: the reports reach six months either side, which must stay a valid date.
+MONTH = r"^(19|20)\d{2}-(0[1-9]|1[0-2])$"
 MonthParam = Annotated[str, Query(pattern=MONTH, description="A calendar month, YYYY-MM.")]
 SVG = "image/svg+xml"
 

@@ -76,23 +76,26 @@ async def test_group_commits_after_effect_and_resumes_after_restart(
     assert producer._connection_kwargs["acks"] == "all"
     assert producer._connection_kwargs["enable_idempotence"] is True
     await producer.start()
-    for event in events:
-        await producer.publish(encode(event), topic, key=event.key)
-    await producer.stop()
+
+    async def effects(count):
+        return await pool.fetchval("SELECT count(*) FROM effects") == count
 
     first = Recorder("first", hang_on=events[1].event_id)
     group = f"samverkan.school.g{uuid.uuid4().hex[:6]}"
     broker = await _start_consumer(kafka, pool, topic, dlq, first, publisher, group)
+    # The first event on its own, so that its batch commits before the others arrive.
+    await producer.publish(encode(events[0]), topic, key=events[0].key)
+    await _wait_for(lambda: effects(1))
+    for event in events[1:]:
+        await producer.publish(encode(event), topic, key=event.key)
+    await producer.stop()
     await asyncio.wait_for(first.hanging.wait(), 30)
     await broker.stop()  # the process "dies" while handling the second event
 
     second = Recorder("second")
     broker = await _start_consumer(kafka, pool, topic, dlq, second, publisher, group)
 
-    async def all_handled():
-        return await pool.fetchval("SELECT count(*) FROM effects") == 3
-
-    await _wait_for(all_handled)
+    await _wait_for(lambda: effects(3))
     await broker.stop()
     rows = await pool.fetch("SELECT event_id, handled_by FROM effects")
     handled = {r["event_id"]: r["handled_by"] for r in rows}

@@ -12,6 +12,7 @@ from pydantic_settings import BaseSettings
 
 from services.audit.settings import AuditSettings
 from services.kit.settings import DatabaseSettings, HttpSettings, KafkaSettings, ServiceSettings
+from services.portal.settings import PortalSettings
 
 pytestmark = [pytest.mark.unit, pytest.mark.contracts]
 
@@ -66,6 +67,7 @@ def _settings_env_names() -> set[str]:
     classes: tuple[type[BaseSettings], ...] = (
         ServiceSettings,
         AuditSettings,
+        PortalSettings,
         KafkaSettings,
         DatabaseSettings,
         HttpSettings,
@@ -180,6 +182,25 @@ def test_the_agency_services_wait_for_the_database_and_the_topics(services):
         deps = services[name]["depends_on"]
         assert deps["postgres"]["condition"] == "service_healthy", name
         assert deps["topics"]["condition"] == "service_completed_successfully", name
+
+
+def test_every_samverkan_service_gets_its_secrets_from_the_generated_volume(services):
+    for name, service in services.items():
+        # The portal holds no principals and no pseudonym key: it calls the services' APIs.
+        if not str(service.get("command", "")).count("services.") or name == "portal":
+            continue
+        assert (
+            _environment(service)["SAMVERKAN_PRINCIPALS_FILE"] == "/run/secrets/app/principals.yaml"
+        )
+        assert "SAMVERKAN_PSEUDONYM_KEY=$$(cat /run/secrets/app/pseudonym.key)" in " ".join(
+            service["command"]
+        )
+        mounts = [v for v in service["volumes"] if isinstance(v, dict)]
+        assert {"target": "/run/secrets/app", "subpath": "app"} in [
+            {"target": v["target"], "subpath": v["volume"]["subpath"]} for v in mounts
+        ], name
+    assert "SAMVERKAN_AUDIT_SIGNING_KEY=$$(cat" in " ".join(services["audit"]["command"])
+    assert "SAMVERKAN_PORTAL_SESSION_SECRET=$$(cat" in " ".join(services["portal"]["command"])
 
 
 def test_kafka_and_postgres_have_healthchecks(services):

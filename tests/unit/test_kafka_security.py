@@ -111,10 +111,17 @@ def test_compose_services_log_in_as_themselves_with_only_their_own_password(comp
     for name in (n for n in GRANTS if n in services):
         env = services[name]["environment"]
         assert env["SAMVERKAN_KAFKA_USERNAME"] == name
-        (mount,) = [m for m in _mounts(services[name]) if m["source"] == "kafka-credentials"]
+        (mount,) = [
+            m
+            for m in _mounts(services[name])
+            if m["source"] == "kafka-credentials" and m["target"] == "/run/secrets/kafka"
+        ]
         assert mount["volume"]["subpath"] == name, name
         assert mount.get("read_only") is True
         assert env["SAMVERKAN_KAFKA_PASSWORD_FILE"] == f"{mount['target']}/password"
+        # Besides its own Kafka password, only the services' shared application secrets.
+        others = [m["volume"]["subpath"] for m in _mounts(services[name]) if m is not mount]
+        assert others in ([], ["app"]), name
     topics = services["topics"]
     assert "--credentials" in topics["command"]
     assert topics["depends_on"]["kafka"]["condition"] == "service_healthy"

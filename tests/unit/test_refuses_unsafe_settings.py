@@ -3,6 +3,7 @@ from pydantic import SecretStr
 
 from services.kit.auth import Principal, Principals
 from services.kit.handoffs.part import pseudonymizer
+from services.kit.settings import KafkaSettings, ServiceSettings
 
 pytestmark = [pytest.mark.unit, pytest.mark.lawful]
 
@@ -34,3 +35,16 @@ def test_only_auditors_may_read_every_agency():
         Principal(id="x", role="caseworker", agency="ale.social", all_agencies=True)
     auditor = Principal(id="a", role="auditor", agency="ivo.tillsyn", all_agencies=True)
     assert auditor.may_read("ale.social") and not auditor.may_act_for("ivo.tillsyn")
+
+
+def test_the_inbox_check_is_switched_off_only_on_prefixed_test_topics():
+    with pytest.raises(ValueError, match="chaos control runs"):
+        ServiceSettings(service="social", kafka=KafkaSettings(security_protocol="PLAINTEXT"),
+                        unsafe_skip_inbox_check_for_control_run=True)  # fmt: skip
+    control = ServiceSettings(
+        service="social", kafka=KafkaSettings(security_protocol="PLAINTEXT", topic_prefix="c1."),
+        unsafe_skip_inbox_check_for_control_run=True,
+    )  # fmt: skip
+    assert control.unsafe_skip_inbox_check_for_control_run
+    plain = ServiceSettings(service="social", kafka=KafkaSettings(security_protocol="PLAINTEXT"))
+    assert not plain.unsafe_skip_inbox_check_for_control_run

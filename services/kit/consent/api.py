@@ -4,7 +4,7 @@ from datetime import datetime
 from typing import Annotated
 from uuid import UUID
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Path, Request
 from pydantic import AwareDatetime, BaseModel, Field
 
 from contracts.codes import AccessedResource, ConsentGiver, ConsentMethod, DataCategory
@@ -86,7 +86,12 @@ def consent_router() -> APIRouter:
 
     @router.get("/agencies/{agency}/subjects/{subject}/consents")
     async def subject_consents(
-        agency: str, subject: str, request: Request, caller: Caller, purpose: Purpose = None
+        agency: str,
+        # A pseudonym (64 hex digits): the read is logged under it.
+        subject: Annotated[str, Path(pattern=r"^[0-9a-f]{64}$")],
+        request: Request,
+        caller: Caller,
+        purpose: Purpose = None,
     ) -> list[ConsentView]:
         """Consents recorded for a subject that name or were recorded by the agency."""
         authorise_read(request, caller, agency)

@@ -26,6 +26,7 @@ from contracts.events import (
     ReferralResumed,
 )
 from services.kit.auth import Principal, current_principal, require_act
+from services.kit.consumer import UNAVAILABLE
 from services.kit.database import Connection
 from services.kit.handoffs import subjects
 from services.kit.handoffs.domain import HandoffRefused
@@ -115,6 +116,21 @@ def install_error_handler(app: FastAPI) -> None:
         return JSONResponse(body, status_code=STATUS_OF_REFUSAL.get(exc.code, 400))
 
     app.add_exception_handler(HandoffRefused, refused)
+
+    async def unstorable_text(_: Request, exc: Exception) -> JSONResponse:
+        # PostgreSQL text cannot hold a NUL character, so no stored value can match one.
+        body = {"error": "invalid_text", "detail": "text may not contain NUL characters"}
+        return JSONResponse(body, status_code=422)
+
+    app.add_exception_handler(asyncpg.CharacterNotInRepertoireError, unstorable_text)
+
+    async def unavailable(_: Request, exc: Exception) -> JSONResponse:
+        # The database is restarting or unreachable: a client may try again shortly.
+        body = {"error": "unavailable", "detail": "the database is unavailable; try again"}
+        return JSONResponse(body, status_code=503, headers={"Retry-After": "1"})
+
+    for error in UNAVAILABLE:
+        app.add_exception_handler(error, unavailable)
 
 
 def _add_action(router: APIRouter, path: str, body_class: type[Act], event: type[Event]) -> None:

@@ -23,19 +23,43 @@ class NotificationHub:
         self._pool = pool
         self._waiters: set[asyncio.Event] = set()
         self._conn: asyncpg.pool.PoolConnectionProxy[asyncpg.Record] | None = None
+        self._relisten: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
-        """Listen for committed notifications."""
+        """Listen for committed notifications, on a new connection if this one is lost."""
         self._conn = await self._pool.acquire()
         await self._conn.add_listener(repo.NOTIFY_CHANNEL, self._wake_all)
+        self._conn.add_termination_listener(self._connection_lost)
 
     async def stop(self) -> None:
         """Stop listening and release the connection."""
+        if self._relisten is not None:
+            self._relisten.cancel()
         if self._conn is not None:
+            self._conn.remove_termination_listener(self._connection_lost)
             with contextlib.suppress(Exception):
                 await self._conn.remove_listener(repo.NOTIFY_CHANNEL, self._wake_all)
             await self._pool.release(self._conn)
             self._conn = None
+
+    def _connection_lost(self, *_: object) -> None:
+        # PostgreSQL restarted: until a new connection listens, streams read at each heartbeat.
+        self._wake_all()
+        self._relisten = asyncio.get_running_loop().create_task(self._listen_again())
+
+    async def _listen_again(self) -> None:
+        if self._conn is not None:
+            with contextlib.suppress(Exception):
+                await self._pool.release(self._conn)
+            self._conn = None
+        while True:
+            try:
+                await self.start()
+            except Exception:
+                await asyncio.sleep(1.0)
+            else:
+                self._wake_all()  # what was committed meanwhile
+                return
 
     def _wake_all(self, *_: object) -> None:
         for waiter in self._waiters:

@@ -87,7 +87,7 @@ def read_router() -> APIRouter:
         caller: Caller,
         status: Annotated[list[ReferralState] | None, Query()] = None,
         caseworker: str | None = None,
-        older_than_days: Annotated[int | None, Query(ge=0)] = None,
+        older_than_days: Annotated[int | None, Query(ge=0, le=36_500)] = None,
         role: Annotated[str, Query(pattern="^(receiver|sender)$")] = "receiver",
         limit: Annotated[int, Query(ge=1, le=500)] = 100,
         purpose: Purpose = None,

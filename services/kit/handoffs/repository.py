@@ -72,9 +72,11 @@ async def append_timeline(conn: Connection, event: Event, handoff: Handoff) -> N
 
 async def notify(conn: Connection, agency: str, handoff: Handoff, event: Event) -> None:
     """Store a notification for `agency`; listeners are woken when the transaction commits."""
+    # One round trip: the listeners are woken by the same statement that stores it.
     await conn.execute(
-        "INSERT INTO notifications (agency, caseworker, referral_id, event_id, event_type, state,"
-        " subject) VALUES ($1,$2,$3,$4,$5,$6,$7) ON CONFLICT DO NOTHING",
+        "WITH stored AS (INSERT INTO notifications (agency, caseworker, referral_id, event_id,"
+        " event_type, state, subject) VALUES ($1,$2,$3,$4,$5,$6,$7) ON CONFLICT DO NOTHING"
+        " RETURNING 1) SELECT pg_notify($8, $1) FROM stored",
         agency,
         handoff.caseworker if handoff.receiver == agency else None,
         handoff.referral_id,
@@ -82,8 +84,8 @@ async def notify(conn: Connection, agency: str, handoff: Handoff, event: Event) 
         event.event_type,
         handoff.state.value,
         handoff.subject,
+        NOTIFY_CHANNEL,
     )
-    await conn.execute("SELECT pg_notify($1, $2)", NOTIFY_CHANNEL, agency)
 
 
 async def list_for_agency(

@@ -20,7 +20,7 @@ from services.kit import inbox, outbox
 from services.kit.agencies import AgencyRegistry
 from services.kit.consent import repository as consents
 from services.kit.consent.domain import basis_problems
-from services.kit.consumer import Refused
+from services.kit.consumer import NotYet, Refused
 from services.kit.database import Connection
 from services.kit.handoffs import repository as repo
 from services.kit.handoffs.domain import (
@@ -34,7 +34,7 @@ from services.kit.handoffs.domain import (
 log = logging.getLogger(__name__)
 
 
-class ConsentNotYetKnown(Exception):
+class ConsentNotYetKnown(NotYet):
     """A consent-based event arrived before its consent; worth retrying."""
 
 
@@ -106,9 +106,10 @@ class HandoffDesk:
             conn, next_event(handoff, event_class, agency, self.clock(), **fields)
         )
 
-    async def emit(self, conn: Connection, event: Event) -> Handoff:
-        """Apply an event made here and stage it for publication, in the caller's transaction."""
-        handoff = await self._apply(conn, event)
+    async def emit(self, conn: Connection, event: Event, current: Handoff | None = None) -> Handoff:
+        """Apply an event made here and stage it for publication, in the caller's transaction.
+        `current` is the handoff as this transaction already holds it, if it does."""
+        handoff = await self._apply(conn, event, current)
         # Our own copy will come back from Kafka; the inbox row makes it a known duplicate.
         await inbox.claim(conn, self.consumer_name, event.event_id)
         await outbox.add(conn, event, self.topic_prefix)
@@ -153,11 +154,14 @@ class HandoffDesk:
                     continue  # answered meanwhile
         return expired
 
-    async def _apply(self, conn: Connection, event: Event) -> Handoff:
+    async def _apply(
+        self, conn: Connection, event: Event, current: Handoff | None = None
+    ) -> Handoff:
         if isinstance(event, HandoffOpened):
             handoff = await self._opened(conn, event)
         else:
-            current = await repo.get(conn, event.correlation_id, lock=True)
+            if current is None:
+                current = await repo.get(conn, event.correlation_id, lock=True)
             if current is None:
                 raise HandoffRefused("unknown_referral", f"no handoff {event.correlation_id}")
             handoff = advance(current, event)
@@ -195,7 +199,8 @@ class HandoffDesk:
     async def _acknowledge_receipt(self, conn: Connection, event: Event, handoff: Handoff) -> None:
         if isinstance(event, HandoffOpened) and handoff.receiver in self.hosted:
             ack = next_event(handoff, ReferralReceived, handoff.receiver, self.clock())
-            await self.emit(conn, ack)
+            # Just saved in this transaction: no need to read it back.
+            await self.emit(conn, ack, current=handoff)
 
     def _require_hosted(self, agency: str) -> None:
         if agency not in self.hosted:

@@ -1,0 +1,10 @@
+"""The portal's pages: thin handlers that call the services' APIs and render templates."""
+
+from fastapi import APIRouter
+
+from services.portal.views import audit, handoffs, sign_in
+
+
+def routers() -> list[APIRouter]:
+    """Every page of the portal."""
+    return [sign_in.router(), handoffs.router(), audit.router()]

@@ -1,0 +1,163 @@
+"""Pages for auditors: the signed head, referral chains as trees with their verification, and
+the read log. Everything comes from the audit service's API; what the auditor reads there is
+logged by it as a read."""
+
+import asyncio
+from datetime import date, datetime, time, timedelta
+from typing import Annotated, Any
+from urllib.parse import quote
+from uuid import UUID
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import HTMLResponse, RedirectResponse
+
+from services.audit.heads import SignedTreeHead, decode_public_key
+from services.portal import verification
+from services.portal.session import Session
+from services.portal.settings import PortalSettings
+from services.portal.upstream import Services
+from services.portal.verification import ChainVerification
+from services.portal.views.common import LOCAL_TIME, Auditor, page, see_other, services_of
+
+# Proofs are fetched a few at a time: a long chain must not flood the audit service.
+PROOF_CONCURRENCY = 4
+
+
+def _trusted_key(request: Request) -> bytes | None:
+    settings: PortalSettings = request.app.state.settings
+    key = settings.audit_public_key
+    return decode_public_key(key) if key else None
+
+
+async def _verify(
+    services: Services, session: Session, chain: dict[str, Any], key: bytes | None
+) -> ChainVerification:
+    """Fetch each event's entry and inclusion proof and check them."""
+    limit = asyncio.Semaphore(PROOF_CONCURRENCY)
+
+    async def fetch(seq: int) -> tuple[dict[str, Any], dict[str, Any]]:
+        async with limit:
+            proof = await services.get(session, services.audit, f"/audit/entries/{seq}/proof")
+            entry = await services.get(session, services.audit, f"/audit/entries/{seq}")
+            return proof, entry
+
+    events = chain["events"]
+    fetched = await asyncio.gather(*(fetch(e["seq"]) for e in events))
+    checks = [
+        verification.check_event(e["event_id"], proof, entry, key)
+        for e, (proof, entry) in zip(events, fetched, strict=True)
+    ]
+    return verification.summarise(checks, [proof for proof, _ in fetched], key is not None)
+
+
+def _day(text: str | None) -> date | None:
+    """A date from a form field; None when empty or not a date."""
+    try:
+        return date.fromisoformat(text) if text else None
+    except ValueError:
+        return None
+
+
+def _day_start(day: date | None, days_after: int = 0) -> str | None:
+    """The start of a local day (or of a day after it) as an ISO instant, for the API."""
+    if day is None:
+        return None
+    start = datetime.combine(day + timedelta(days=days_after), time(0), tzinfo=LOCAL_TIME)
+    return start.isoformat()
+
+
+def router() -> APIRouter:
+    """Routes of the auditor pages."""
+    routes = APIRouter(prefix="/audit")
+
+    @routes.get("", response_class=HTMLResponse)
+    async def audit_home(request: Request, session: Auditor, check: bool = False) -> HTMLResponse:
+        """The log's signed head, search forms and (on request) a check of the whole log."""
+        services = services_of(request)
+        head_json = await services.get(session, services.audit, "/audit/head")
+        head = SignedTreeHead.from_json(head_json)
+        key = _trusted_key(request)
+        checked = await services.get(session, services.audit, "/audit/verify") if check else None
+        return page(
+            request,
+            "audit.html",
+            head=head_json,
+            signature_ok=head.verify(key),
+            key_pinned=key is not None,
+            checked=checked,
+        )
+
+    @routes.get("/chain")
+    async def find_chain(referral: Annotated[str, Query(max_length=64)]) -> RedirectResponse:
+        """The chain form's target: the chain page of the referral id given."""
+        try:
+            return see_other(f"/audit/referrals/{UUID(referral.strip())}")
+        except ValueError:
+            return see_other("/audit")
+
+    @routes.get("/subject")
+    async def find_subject(subject: Annotated[str, Query(max_length=64)]) -> RedirectResponse:
+        """The subject form's target: the page of every chain about the pseudonym given."""
+        return see_other(f"/audit/subjects/{quote(subject.strip(), safe='')}")
+
+    @routes.get("/referrals/{referral_id}", response_class=HTMLResponse)
+    async def chain(request: Request, session: Auditor, referral_id: UUID) -> HTMLResponse:
+        """A referral's chain as a tree, each event with whether it is proven in the log."""
+        services = services_of(request)
+        found = await services.get(session, services.audit, f"/audit/referrals/{referral_id}/chain")
+        checked = await _verify(services, session, found, _trusted_key(request))
+        return page(request, "chain.html", chains=[(found, checked)], title_id=str(referral_id))
+
+    @routes.get("/subjects/{subject}", response_class=HTMLResponse)
+    async def subject_chains(request: Request, session: Auditor, subject: str) -> HTMLResponse:
+        """Every chain about a subject, each verified."""
+        services = services_of(request)
+        found = await services.get(session, services.audit, f"/audit/subjects/{subject}/chains")
+        key = _trusted_key(request)
+        checked = [await _verify(services, session, c, key) for c in found]
+        return page(
+            request, "chain.html", chains=list(zip(found, checked, strict=True)), subject=subject
+        )
+
+    @routes.get("/reads", response_class=HTMLResponse)
+    async def reads(
+        request: Request,
+        session: Auditor,
+        subject: str | None = None,
+        accessor: str | None = None,
+        agency: str | None = None,
+        since: str | None = None,
+        until: str | None = None,
+    ) -> HTMLResponse:
+        """Log review: who read whose records, filtered by person, reader, agency, period
+        (whole local days, `until` included)."""
+        services = services_of(request)
+        first, last = _day(since), _day(until)
+        params = {
+            "subject": subject or None,
+            "accessor": accessor or None,
+            "agency": agency or None,
+            "since": _day_start(first),
+            "until": _day_start(last, days_after=1),
+            "limit": 500,
+        }
+        found = await services.get(
+            session,
+            services.audit,
+            "/audit/reads",
+            {k: v for k, v in params.items() if v is not None},
+        )
+        return page(
+            request,
+            "reads.html",
+            reads=found,
+            filters={
+                "subject": subject or "",
+                "accessor": accessor or "",
+                "agency": agency or "",
+                "since": first.isoformat() if first else "",
+                "until": last.isoformat() if last else "",
+            },
+        )
+
+    return routes
