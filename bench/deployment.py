@@ -72,18 +72,10 @@ class Deployment:
 
     def start_one(self, name: str, topic_prefix: str, label: str | None = None) -> ServiceProcess:
         """One more process of service `name` with a fresh database, on `topic_prefix`."""
-        database = f"{label or name}_{uuid.uuid4().hex[:8]}"
-        self.stack.postgres.create_database(database)
-        process = ServiceProcess(
-            name=name,
-            database_dsn=self.stack.postgres.dsn(database),
-            kafka_bootstrap=self.stack.kafka.bootstrap,
-            kafka_login=self.stack.kafka.credentials.service_env(name),
-            log_dir=self.workdir / "logs" / (label or name),
-            topic_prefix=topic_prefix,
-            extra_env=dict(self.shared_env),
-            audit_signing_key=self.audit_signing_key,
+        process = self.stack.service(
+            name, topic_prefix, self.workdir / "logs" / (label or name), self.shared_env, label
         )
+        process.audit_signing_key = self.audit_signing_key
         process.start()
         return process
 

@@ -67,19 +67,9 @@ def deploy(stack: Stack, workdir: Path, extra_env: dict[str, str] | None = None)
         "SAMVERKAN_PSEUDONYM_KEY": new_pseudonym_key(),
         **(extra_env or {}),
     }
-    services: dict[str, ServiceProcess] = {}
-    for name in SERVICES:
-        database = f"{name}_{uuid.uuid4().hex[:8]}"
-        stack.postgres.create_database(database)
-        services[name] = ServiceProcess(
-            name=name,
-            database_dsn=stack.postgres.dsn(database),
-            kafka_bootstrap=stack.kafka.bootstrap,
-            kafka_login=stack.kafka.credentials.service_env(name),
-            log_dir=workdir / "logs",
-            topic_prefix=prefix,
-            extra_env=dict(shared_env),
-        )
+    services = {
+        name: stack.service(name, prefix, workdir / "logs", shared_env) for name in SERVICES
+    }
     deployment = Deployment(stack, prefix, services, api_keys)
     try:
         # Side by side: most of a start is the interpreter importing, and waiting for Kafka.

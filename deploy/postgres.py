@@ -282,6 +282,9 @@ class PostgresServer:
         if self._as_root:
             runuser = shutil.which("runuser") or "/usr/sbin/runuser"
             argv = [runuser, "-u", _OS_USER, "--", *argv]
+            # Again each time: a pytest session starting meanwhile resets its temporary
+            # root to 0700, which would lock the postgres user out of its own cluster.
+            _make_traversable(self.workdir)
         # cwd inside the workdir: the postgres user may not be allowed into ours.
         return subprocess.run(
             argv,

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import uuid
 from collections.abc import Iterable
 from pathlib import Path
 from types import TracebackType
@@ -18,6 +19,7 @@ from ._process import run_sync
 from .kafka import KafkaServer
 from .kafka_security import MECHANISM, grant
 from .postgres import PostgresServer
+from .services import ServiceProcess
 from .topics import ensure_topics
 
 __all__ = ["Stack"]
@@ -113,6 +115,28 @@ class Stack:
                 "postgres": str(self.postgres.log_file),
             },
         }
+
+    def service(
+        self,
+        name: str,
+        topic_prefix: str,
+        log_dir: Path,
+        env: dict[str, str],
+        database_label: str | None = None,
+    ) -> ServiceProcess:
+        """A process of service `name` (not started yet) on this stack: a fresh database
+        of its own, logged in to Kafka as its principal, on `topic_prefix`, with `env`."""
+        database = f"{database_label or name}_{uuid.uuid4().hex[:8]}"
+        self.postgres.create_database(database)
+        return ServiceProcess(
+            name=name,
+            database_dsn=self.postgres.dsn(database),
+            kafka_bootstrap=self.kafka.bootstrap,
+            kafka_login=self.kafka.credentials.service_env(name),
+            log_dir=log_dir,
+            topic_prefix=topic_prefix,
+            extra_env=dict(env),
+        )
 
     def stop(self) -> None:
         """Stop Kafka, then PostgreSQL; safe to call more than once."""

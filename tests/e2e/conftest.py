@@ -56,17 +56,8 @@ def start_agencies(
             "SAMVERKAN_TELEMETRY_EXPORTER": "console",
         }
         for name in SERVICES:
-            database = f"{name}_{uuid.uuid4().hex[:8]}"
-            stack.postgres.create_database(database)
-            deployment[name] = ServiceProcess(
-                name=name,
-                database_dsn=stack.postgres.dsn(database),
-                kafka_bootstrap=stack.kafka.bootstrap,
-                kafka_login=stack.kafka.credentials.service_env(name),
-                log_dir=workdir / "logs",
-                topic_prefix=prefix,
-                extra_env={**shared_env, **(extra_env or {}).get(name, {})},
-            )
+            env = {**shared_env, **(extra_env or {}).get(name, {})}
+            deployment[name] = stack.service(name, prefix, workdir / "logs", env)
         for process in deployment.values():
             process.start()
             started.append(process)
