@@ -2,13 +2,13 @@
 benchmark, print a table, write DIR/results.json and DIR/results.png, stop everything."""
 
 import argparse
-import asyncio
 import shutil
-import sys
 import time
 from collections.abc import Coroutine, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
+
+import uvloop
 
 from bench import report
 from bench.runner import FULL, QUICK, run
@@ -48,13 +48,5 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _event_loop_run(job: Coroutine[Any, Any, T]) -> T:
-    """Run `job` on uvloop where it is installed, as the services (under uvicorn) run."""
-    try:
-        import uvloop
-    except ImportError:
-        return asyncio.run(job)
+    """Run `job` on uvloop, as the services (under uvicorn) run."""
     return uvloop.run(job)
-
-
-if __name__ == "__main__":
-    sys.exit(main())
