@@ -11,7 +11,7 @@ import sys
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -24,11 +24,22 @@ from contracts import DutyBasis, Event, LegalDuty, encode, topic_for, utc_now
 from contracts.codes import AccessedResource, AccessPurpose, PrincipalRole
 from contracts.events import RecordAccessed
 from deploy.credentials import write_principals
+from services.audit import repository as repo
 from services.audit.bootstrap import create_app
-from services.audit.domain import consistent, leaf_hash, leaf_input, to_micros
+from services.audit.domain import (
+    Mismatch,
+    Problem,
+    Verifier,
+    consistent,
+    leaf_hash,
+    leaf_input,
+    to_micros,
+)
 from services.audit.exported import check_inclusion
 from services.audit.heads import Signer, new_secret
+from services.audit.part import MIGRATIONS
 from services.audit.settings import AuditSettings
+from services.kit.database import create_pool, migrate
 from services.kit.publisher import Publisher
 from services.kit.settings import DatabaseSettings
 from tests.factories import all_samples
@@ -276,6 +287,56 @@ async def test_editing_deleting_or_reordering_a_stored_row_is_named(audit):
         assert range_report["ok"] and range_report["checked"] == 3, "entries 11..13 are intact"
     finally:
         await db.close()
+
+
+async def test_the_query_puts_each_leaf_input_together_as_the_domain_does(new_database):
+    """Verification hashes leaf inputs that its query makes from the stored columns: byte for
+    byte domain.leaf_input, whatever the header holds, and following an edit of any column."""
+    pool = await create_pool(await new_database("audit"))
+    try:
+        await migrate(pool, MIGRATIONS)
+        signer = Signer.from_secret(new_secret())
+        async with pool.acquire() as conn, conn.transaction():
+            entries = await repo.append(
+                conn,
+                signer,
+                datetime(1969, 12, 31, 23, 59, 59, 999_999, tzinfo=UTC),
+                [("samverkan.ärenden\\v1", 0, 0, '{"n": "å\\n"}'.encode())],
+            )
+            entries += await repo.append(
+                conn,
+                signer,
+                datetime(2031, 2, 3, 4, 5, 6, 789_012, tzinfo=UTC),
+                [("t", 2**31 - 1, 2**63 - 1, b"{}"), ("t", 3, 10, b"[]"), ("t", 3, 11, b"1")],
+            )
+
+        async def rows() -> list[tuple[Any, ...]]:
+            async with pool.acquire() as conn, conn.transaction():
+                return [tuple(r) async for b in repo.verification_rows(conn, 0, None) for r in b]
+
+        assert await rows() == [e.verification_row() for e in entries]
+        edits = {
+            "topic": "u",
+            "partition": 4,
+            "offset": 12,
+            "recorded_at": datetime(2031, 2, 3, 4, 5, 6, 789_013, tzinfo=UTC),
+            "event": b"2",
+        }
+        for column, value in edits.items():
+            await pool.execute(f'UPDATE audit_entries SET "{column}" = $1 WHERE seq = 2', value)
+            verifier = Verifier()
+            assert not verifier.feed(await rows()), f"an edited {column} is found"
+            assert verifier.mismatch == Mismatch(
+                2, Problem.LEAF_HASH, "content does not match its leaf hash"
+            )
+            await pool.execute(
+                f'UPDATE audit_entries SET "{column}" = $1 WHERE seq = 2',
+                getattr(entries[2], column),
+            )
+        verifier = Verifier()
+        assert verifier.feed(await rows()) and verifier.finish(len(entries)) is None
+    finally:
+        await pool.close()
 
 
 async def test_an_export_and_a_kept_head_verify_with_the_command_line_alone(audit, tmp_path):
