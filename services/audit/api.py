@@ -1,10 +1,11 @@
 """HTTP entry points of the audit service: read-only, for auditors only.
 
 Every answer that shows a person's records (chains, reads, an entry) is itself logged as a
-read (RecordAccessed, purpose audit) before it is given: auditors never change anything, but
-what they look at is on the record too. An auditor scoped to one agency sees the chains and
-entries that agency took part in and the reads made by its staff; one with `all_agencies`
-sees everything and may export the whole log. Heads, proofs and verification reveal only
+read (RecordAccessed, purpose audit), staged in the outbox in the read's own transaction and
+committed before it is given: auditors never change anything, but what they look at is on the
+record too. An auditor scoped to one agency sees the chains and entries that agency took part
+in and the reads made by its staff; one with `all_agencies` sees everything and may export
+the whole log. Heads, proofs and verification reveal only
 hashes and positions, so every auditor may have them.
 """
 
@@ -31,6 +32,7 @@ from services.audit.schemas import (
 from services.audit.service import AuditLog, NotInLog
 from services.kit.access_log import log_reads
 from services.kit.auth import Principal, current_principal
+from services.kit.database import Connection
 from services.kit.settings import ServiceSettings
 
 Format = Literal["json", "text"]
@@ -38,8 +40,8 @@ Format = Literal["json", "text"]
 Seq = Annotated[int, Path(ge=0, le=2**63 - 1)]
 
 
-def auditor(principal: Annotated[Principal, Depends(current_principal)]) -> Principal:
-    """FastAPI dependency: the caller, who must be an auditor."""
+async def auditor(principal: Annotated[Principal, Depends(current_principal)]) -> Principal:
+    """FastAPI dependency: the caller, who must be an auditor (async: no worker thread)."""
     if principal.role is not PrincipalRole.AUDITOR:
         raise HTTPException(403, f"{principal.id} is not an auditor")
     return principal
@@ -64,21 +66,16 @@ def install_error_handler(app: FastAPI) -> None:
 
 
 async def _log_reads(
-    request: Request, principal: Principal, records: Iterable[tuple[str, UUID | None]]
+    conn: Connection,
+    request: Request,
+    principal: Principal,
+    records: Iterable[tuple[str, UUID | None]],
 ) -> None:
-    records = list(records)
-    if not records:
-        return
+    """Stage the reads in the read's own transaction (`AuditLog.reading`)."""
     settings: ServiceSettings = request.app.state.settings
-    async with log_of(request).pool.acquire() as conn, conn.transaction():
-        await log_reads(
-            conn,
-            principal,
-            None,
-            AccessedResource.AUDIT_CHAIN,
-            records,
-            settings.kafka.topic_prefix,
-        )
+    await log_reads(
+        conn, principal, None, AccessedResource.AUDIT_CHAIN, records, settings.kafka.topic_prefix
+    )
 
 
 def _agencies(chain: Chain) -> set[str]:
@@ -108,11 +105,14 @@ def audit_router() -> APIRouter:
     @router.get("/entries/{seq}")
     async def entry(seq: Seq, request: Request, principal: Auditor) -> EntryView:
         """One entry with everything its leaf hash covers."""
-        found = await log_of(request).entry(seq)
-        event = json.loads(found.event)
-        if not principal.all_agencies and principal.agency not in chains.parties(event):
-            raise NotInLog(f"no entry {seq} for {principal.agency}")
-        await _log_reads(request, principal, [(event["subject"], UUID(event["correlation_id"]))])
+        log = log_of(request)
+        async with log.reading() as conn:
+            found = await log.entry(conn, seq)
+            event = json.loads(found.event)
+            if not principal.all_agencies and principal.agency not in chains.parties(event):
+                raise NotInLog(f"no entry {seq} for {principal.agency}")
+            read = (event["subject"], UUID(event["correlation_id"]))
+            await _log_reads(conn, request, principal, [read])
         return EntryView.of(found)
 
     @router.get("/entries/{seq}/proof")
@@ -159,10 +159,12 @@ def audit_router() -> APIRouter:
     ) -> object:
         """A referral's whole chain: its parents and children by redirect, every event in
         causal order with producer, legal basis, timestamps, cause and resulting state."""
-        chain = await log_of(request).chain(referral_id)
-        if not principal.all_agencies and principal.agency not in _agencies(chain):
-            raise NotInLog(f"no events about referral {referral_id} for {principal.agency}")
-        await _log_reads(request, principal, _chain_records(chain))
+        log = log_of(request)
+        async with log.reading() as conn:
+            chain = await log.chain(conn, referral_id)
+            if not principal.all_agencies and principal.agency not in _agencies(chain):
+                raise NotInLog(f"no events about referral {referral_id} for {principal.agency}")
+            await _log_reads(conn, request, principal, _chain_records(chain))
         return PlainTextResponse(chains.render(chain)) if format == "text" else chain
 
     @router.get("/subjects/{subject}/chains", response_model=list[Chain])
@@ -170,12 +172,15 @@ def audit_router() -> APIRouter:
         subject: str, request: Request, principal: Auditor, format: Format = "json"
     ) -> object:
         """Every chain about a subject, oldest first."""
-        found = [
-            c
-            for c in await log_of(request).subject_chains(subject)
-            if principal.all_agencies or principal.agency in _agencies(c)
-        ]
-        await _log_reads(request, principal, [r for c in found for r in _chain_records(c)])
+        log = log_of(request)
+        async with log.reading() as conn:
+            found = [
+                c
+                for c in await log.subject_chains(conn, subject)
+                if principal.all_agencies or principal.agency in _agencies(c)
+            ]
+            read = [r for c in found for r in _chain_records(c)]
+            await _log_reads(conn, request, principal, read)
         if format == "text":
             return PlainTextResponse("\n".join(chains.render(c) for c in found))
         return found
@@ -196,8 +201,10 @@ def audit_router() -> APIRouter:
             if agency not in (None, principal.agency):
                 raise HTTPException(403, f"{principal.id} reviews reads at {principal.agency}")
             agency = principal.agency
-        found = await log_of(request).reads(subject, accessor, agency, since, until, limit)
-        await _log_reads(request, principal, [(r.event["subject"], None) for r in found])
+        log = log_of(request)
+        async with log.reading() as conn:
+            found = await log.reads(conn, subject, accessor, agency, since, until, limit)
+            await _log_reads(conn, request, principal, [(r.event["subject"], None) for r in found])
         return [ReadView.of(r) for r in found]
 
     return router

@@ -148,12 +148,16 @@ async def _head(log: AuditLog, _: argparse.Namespace) -> int:
 
 
 async def _chain(log: AuditLog, args: argparse.Namespace) -> int:
-    _show([await log.chain(args.referral_id)], args.format)
+    async with log.reading() as conn:
+        found = await log.chain(conn, args.referral_id)
+    _show([found], args.format)
     return 0
 
 
 async def _subject(log: AuditLog, args: argparse.Namespace) -> int:
-    _show(await log.subject_chains(args.subject), args.format)
+    async with log.reading() as conn:
+        found = await log.subject_chains(conn, args.subject)
+    _show(found, args.format)
     return 0
 
 
@@ -165,9 +169,10 @@ def _show(found: list[Chain], fmt: str) -> None:
 
 
 async def _reads(log: AuditLog, args: argparse.Namespace) -> int:
-    found = await log.reads(
-        args.subject, args.accessor, args.agency, args.since, args.until, args.limit
-    )
+    async with log.reading() as conn:
+        found = await log.reads(
+            conn, args.subject, args.accessor, args.agency, args.since, args.until, args.limit
+        )
     _print([ReadView.of(r).model_dump(mode="json") for r in found])
     return 0
 
@@ -188,7 +193,9 @@ async def _export(log: AuditLog, args: argparse.Namespace) -> int:
 
 async def _proof(log: AuditLog, args: argparse.Namespace) -> int:
     view = InclusionProofView.of(await log.inclusion_proof(args.seq)).model_dump(mode="json")
-    _print({**view, "entry": EntryView.of(await log.entry(args.seq)).model_dump(mode="json")})
+    async with log.reading() as conn:
+        entry = EntryView.of(await log.entry(conn, args.seq))
+    _print({**view, "entry": entry.model_dump(mode="json")})
     return 0
 
 

@@ -16,7 +16,6 @@ from services.audit.domain import (
     Problem,
     Verifier,
     root_from_inclusion,
-    to_micros,
 )
 from services.audit.heads import SignedTreeHead
 
@@ -76,29 +75,15 @@ def check_export(
         detail = f"a kept head covers {max(beyond)} entries, the export only {head.size}"
         return ExportCheck(head, 0, Mismatch(head.size, Problem.MISSING, detail))
     verifier = Verifier(heads=[head, *kept_heads])
-    batch: list[tuple[object, ...]] = []
+    batch: list[tuple[int, bytes, bytes, bytes]] = []
     for line in lines:
         if line.strip():
-            batch.append(_row(json.loads(line)["entry"]))
+            batch.append(Entry.from_json(json.loads(line)["entry"]).verification_row())
         if len(batch) >= _BATCH:
             verifier.feed(batch)
             batch = []
     verifier.feed(batch)
     return ExportCheck(head, verifier.checked, verifier.finish(head.size))
-
-
-def _row(entry: dict[str, object]) -> tuple[object, ...]:
-    parsed = Entry.from_json(entry)
-    return (
-        parsed.seq,
-        to_micros(parsed.recorded_at),
-        parsed.topic,
-        parsed.partition,
-        parsed.offset,
-        parsed.event,
-        parsed.leaf_hash,
-        parsed.chain_hash,
-    )
 
 
 def check_inclusion(

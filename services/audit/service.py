@@ -1,6 +1,7 @@
 """Use cases of the audit log, shared by the HTTP API, the command line and the Kafka handler:
 append, sign and publish heads, prove, verify, export, and answer chain and read-log queries."""
 
+import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
@@ -143,10 +144,18 @@ class AuditLog:
         async with self.pool.acquire() as conn:
             return await repo.published_heads(conn, limit)
 
-    async def entry(self, seq: int) -> Entry:
+    @contextlib.asynccontextmanager
+    async def reading(self) -> AsyncIterator[Connection]:
+        """A connection in one repeatable-read transaction for an auditor's read: what is read
+        and the record of that read, staged by the caller on the same connection, commit
+        together when the block ends, before the answer is given."""
+        async with self.pool.acquire() as conn, conn.transaction(isolation="repeatable_read"):
+            yield conn
+
+    @staticmethod
+    async def entry(conn: Connection, seq: int) -> Entry:
         """One entry."""
-        async with self.pool.acquire() as conn:
-            found = await repo.entry(conn, seq)
+        found = await repo.entry(conn, seq)
         if found is None:
             raise NotInLog(f"no entry {seq}")
         return found
@@ -186,7 +195,8 @@ class AuditLog:
 
         The whole log is also checked against the signed head and every published head:
         entries missing at the end, rows the head does not cover, and stretches rewritten
-        with fresh hashes all show. Reads one consistent snapshot, in large batches.
+        with fresh hashes all show. Reads one consistent snapshot, in large batches, and
+        hashes each batch in a worker thread while the next one arrives.
         """
         key = self.public_key
         if key is None:
@@ -213,7 +223,9 @@ class AuditLog:
             rows = repo.verification_rows(conn, start, None if whole else end)
             async with contextlib.aclosing(rows) as batches:
                 async for batch in batches:
-                    if not verifier.feed(batch):
+                    # Hashing in a worker thread: meanwhile the event loop takes in the next
+                    # batch (the database keeps sending) and answers other requests.
+                    if not await asyncio.to_thread(verifier.feed, batch):
                         break
             return Verification(start, end, verifier.checked - start, head, verifier.finish(end))
 
@@ -227,30 +239,25 @@ class AuditLog:
             async for entries in repo.export_rows(conn):
                 yield "".join(exported.entry_line(e) for e in entries)
 
-    async def chain(self, referral_id: UUID) -> Chain:
+    @staticmethod
+    async def chain(conn: Connection, referral_id: UUID) -> Chain:
         """The chain that holds `referral_id`."""
-        async with self.pool.acquire() as conn, _snapshot(conn):
-            linked = await repo.component(conn, referral_id)
-            rows = await repo.chain_entries(conn, linked, chains.CHAIN_EVENT_TYPES)
+        rows = await repo.linked_entries(conn, [referral_id], chains.CHAIN_EVENT_TYPES)
         found = chains.chain_of(referral_id, chains.assemble(_recorded(rows)))
         if found is None:
             raise NotInLog(f"no events about referral {referral_id}")
         return found
 
-    async def subject_chains(self, subject: str) -> list[Chain]:
+    @staticmethod
+    async def subject_chains(conn: Connection, subject: str) -> list[Chain]:
         """Every chain about `subject`, oldest first."""
-        async with self.pool.acquire() as conn, _snapshot(conn):
-            linked: set[UUID] = set()
-            for referral_id in await repo.subject_referrals(
-                conn, subject, chains.CHAIN_EVENT_TYPES
-            ):
-                if referral_id not in linked:
-                    linked |= await repo.component(conn, referral_id)
-            rows = await repo.chain_entries(conn, linked, chains.CHAIN_EVENT_TYPES)
+        referrals = await repo.subject_referrals(conn, subject, chains.CHAIN_EVENT_TYPES)
+        rows = await repo.linked_entries(conn, referrals, chains.CHAIN_EVENT_TYPES)
         return chains.assemble(_recorded(rows))
 
+    @staticmethod
     async def reads(
-        self,
+        conn: Connection,
         subject: str | None = None,
         accessor: str | None = None,
         agency: str | None = None,
@@ -259,8 +266,7 @@ class AuditLog:
         limit: int = 1000,
     ) -> list[Recorded]:
         """Reads of persons' records (RecordAccessed), oldest first, by every filter given."""
-        async with self.pool.acquire() as conn:
-            rows = await repo.reads(conn, subject, accessor, agency, since, until, limit)
+        rows = await repo.reads(conn, subject, accessor, agency, since, until, limit)
         return _recorded(rows)
 
     @staticmethod

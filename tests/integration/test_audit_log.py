@@ -11,7 +11,7 @@ import sys
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -24,11 +24,22 @@ from contracts import DutyBasis, Event, LegalDuty, encode, topic_for, utc_now
 from contracts.codes import AccessedResource, AccessPurpose, PrincipalRole
 from contracts.events import RecordAccessed
 from deploy.credentials import write_principals
+from services.audit import repository as repo
 from services.audit.bootstrap import create_app
-from services.audit.domain import consistent, leaf_hash, leaf_input, to_micros
+from services.audit.domain import (
+    Mismatch,
+    Problem,
+    Verifier,
+    consistent,
+    leaf_hash,
+    leaf_input,
+    to_micros,
+)
 from services.audit.exported import check_inclusion
 from services.audit.heads import Signer, new_secret
+from services.audit.part import MIGRATIONS
 from services.audit.settings import AuditSettings
+from services.kit.database import create_pool, migrate
 from services.kit.publisher import Publisher
 from services.kit.settings import DatabaseSettings
 from tests.factories import all_samples
@@ -39,6 +50,7 @@ ROOT = Path(__file__).resolve().parents[2]
 PRINCIPALS: list[dict[str, object]] = [
     {"id": "auditor", "role": "auditor", "agency": "ivo.tillsyn", "all_agencies": True},
     {"id": "social.auditor", "role": "auditor", "agency": "ale.social"},
+    {"id": "kaa.auditor", "role": "auditor", "agency": "ale.kaa"},
     {"id": "ale.social.caseworker", "role": "caseworker", "agency": "ale.social"},
 ]
 
@@ -278,6 +290,96 @@ async def test_editing_deleting_or_reordering_a_stored_row_is_named(audit):
         await db.close()
 
 
+async def test_the_query_puts_each_leaf_input_together_as_the_domain_does(new_database):
+    """Verification hashes leaf inputs that its query makes from the stored columns: byte for
+    byte domain.leaf_input, whatever the header holds, and following an edit of any column."""
+    pool = await create_pool(await new_database("audit"))
+    try:
+        await migrate(pool, MIGRATIONS)
+        signer = Signer.from_secret(new_secret())
+        async with pool.acquire() as conn, conn.transaction():
+            entries = await repo.append(
+                conn,
+                signer,
+                datetime(1969, 12, 31, 23, 59, 59, 999_999, tzinfo=UTC),
+                [("samverkan.ärenden\\v1", 0, 0, '{"n": "å\\n"}'.encode())],
+            )
+            entries += await repo.append(
+                conn,
+                signer,
+                datetime(2031, 2, 3, 4, 5, 6, 789_012, tzinfo=UTC),
+                [("t", 2**31 - 1, 2**63 - 1, b"{}"), ("t", 3, 10, b"[]"), ("t", 3, 11, b"1")],
+            )
+
+        async def rows() -> list[tuple[Any, ...]]:
+            async with pool.acquire() as conn, conn.transaction():
+                return [tuple(r) async for b in repo.verification_rows(conn, 0, None) for r in b]
+
+        assert await rows() == [e.verification_row() for e in entries]
+        edits = {
+            "topic": "u",
+            "partition": 4,
+            "offset": 12,
+            "recorded_at": datetime(2031, 2, 3, 4, 5, 6, 789_013, tzinfo=UTC),
+            "event": b"2",
+        }
+        for column, value in edits.items():
+            await pool.execute(f'UPDATE audit_entries SET "{column}" = $1 WHERE seq = 2', value)
+            verifier = Verifier()
+            assert not verifier.feed(await rows()), f"an edited {column} is found"
+            assert verifier.mismatch == Mismatch(
+                2, Problem.LEAF_HASH, "content does not match its leaf hash"
+            )
+            await pool.execute(
+                f'UPDATE audit_entries SET "{column}" = $1 WHERE seq = 2',
+                getattr(entries[2], column),
+            )
+        verifier = Verifier()
+        assert verifier.feed(await rows()) and verifier.finish(len(entries)) is None
+    finally:
+        await pool.close()
+
+
+async def test_one_query_finds_every_referral_linked_by_redirects(new_database):
+    """A -> B -> C by redirects (each redirect names the child, each child's request names its
+    parent), D unrelated: from any of A, B, C the query returns the events of all three."""
+    a, b, c, d = (uuid.uuid4() for _ in range(4))
+
+    def event(kind: str, referral: uuid.UUID, **links: uuid.UUID) -> bytes:
+        body = {"event_id": str(uuid.uuid4()), "event_type": kind, "correlation_id": str(referral)}
+        return json.dumps(body | {k: str(v) for k, v in links.items()}).encode()
+
+    received = [
+        event("ReferralRequested", a),
+        event("ReferralRequested", d),
+        event("ReferralRedirected", a, new_referral_id=b),
+        event("ReferralRequested", b, parent_referral_id=a),
+        event("ReferralRedirected", b, new_referral_id=c),
+        event("ReferralRequested", c, parent_referral_id=b),
+        event("ReferralAccepted", c),
+        event("RecordAccessed", c),
+    ]
+    pool = await create_pool(await new_database("audit"))
+    try:
+        await migrate(pool, MIGRATIONS)
+        async with pool.acquire() as conn, conn.transaction():
+            await repo.append(
+                conn,
+                Signer.from_secret(new_secret()),
+                utc_now(),
+                [("t", 0, n, e) for n, e in enumerate(received)],
+            )
+        kinds = ["ReferralRequested", "ReferralRedirected", "ReferralAccepted"]
+        async with pool.acquire() as conn:
+            for start in (a, b, c):
+                rows = await repo.linked_entries(conn, [start], kinds)
+                assert [r["seq"] for r in rows] == [0, 2, 3, 4, 5, 6]
+            assert [r["seq"] for r in await repo.linked_entries(conn, [d], kinds)] == [1]
+            assert await repo.linked_entries(conn, [uuid.uuid4()], kinds) == []
+    finally:
+        await pool.close()
+
+
 async def test_an_export_and_a_kept_head_verify_with_the_command_line_alone(audit, tmp_path):
     await a_logged_sample(audit)
     kept_head = tmp_path / "head.json"
@@ -388,6 +490,31 @@ async def test_reads_are_kept_and_reviewed_by_subject_reader_and_period(audit):
     )
     assert reviews[0]["resource"] == "audit_chain" and reviews[0]["purpose"] == "audit"
     assert reviews[0]["agency"] == "ivo.tillsyn"
+
+
+async def test_a_chain_is_answered_only_once_its_read_is_committed_to_the_outbox(audit):
+    requested = next(e for e in await a_logged_sample(audit) if e.event_type == "ReferralRequested")
+    path = f"/audit/referrals/{requested.correlation_id}/chain"
+    db = await asyncpg.connect(audit.dsn)
+    try:
+
+        async def staged() -> list[str]:
+            rows = await db.fetch(
+                "SELECT convert_from(payload, 'UTF8') AS event FROM outbox"
+                " WHERE event_type = 'RecordAccessed' ORDER BY id"
+            )
+            return [json.loads(r["event"])["accessor"] for r in rows]
+
+        before = await staged()
+        # An auditor of an agency outside the chain is refused, and nothing is staged.
+        refused = await audit.http.get(path, headers=audit.headers("kaa.auditor"))
+        assert refused.status_code == 404
+        assert await staged() == before
+        # Seen from another connection the moment the answer arrives: already committed.
+        assert (await audit.http.get(path, headers=audit.headers("social.auditor"))).is_success
+        assert await staged() == [*before, "social.auditor"]
+    finally:
+        await db.close()
 
 
 async def test_only_auditors_read_the_log_and_only_some_export_it(audit):

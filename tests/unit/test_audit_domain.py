@@ -202,20 +202,8 @@ def a_log(size: int) -> tuple[list[Entry], TreeHead]:
     return grown.entries, TreeHead(size, grown.frontier.root(), T0)
 
 
-def rows(entries: list[Entry]) -> list[tuple[object, ...]]:
-    return [
-        (
-            e.seq,
-            to_micros(e.recorded_at),
-            e.topic,
-            e.partition,
-            e.offset,
-            e.event,
-            e.leaf_hash,
-            e.chain_hash,
-        )
-        for e in entries
-    ]
+def rows(entries: list[Entry]) -> list[tuple[int, bytes, bytes, bytes]]:
+    return [e.verification_row() for e in entries]
 
 
 def verify(entries: list[Entry], head: TreeHead, heads: tuple[TreeHead, ...] = ()):
