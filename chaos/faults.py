@@ -67,6 +67,8 @@ class FaultPlan:
         ("audit", "consumer_after_commit"),
         ("social", "consumer_after_commit"),
     )
+    #: Routine faults made at the end if the load was over before one of them was due.
+    at_least_once: tuple[str, ...] = (CRASH_POINT, KILL)
     once_at: dict[str, float] = field(
         default_factory=lambda: {
             BROKER_RESTART: 0.2,
@@ -102,8 +104,9 @@ class FaultInjector:
         return Counter(f.kind for f in self.faults)
 
     async def run(self, progress: Callable[[], float], done: asyncio.Event) -> None:
-        """Inject faults until `done` is set; then the one-off faults not yet made, so that
-        each happens once even in a short run; then wait for the probes."""
+        """Inject faults until `done` is set; then the one-off faults not yet made, and a
+        kill and a crash point if none was made, so that each happens even in a short run;
+        then wait for the probes."""
         pending = dict(sorted(self.plan.once_at.items(), key=lambda item: item[1]))
         while not done.is_set():
             with contextlib.suppress(TimeoutError):
@@ -114,12 +117,15 @@ class FaultInjector:
             if due is not None:
                 del pending[due]
                 await self.inject(due)
-            elif (self._routine() + 1) % self.plan.crash_point_every == 0:
+            elif self._routine() % self.plan.crash_point_every == 0:
                 await self.inject(CRASH_POINT)
             else:
                 await self.inject(KILL)
         for kind in pending:
             await self.inject(kind)
+        for kind in self.plan.at_least_once:
+            if kind not in self.counts():
+                await self.inject(kind)
         await asyncio.gather(*self._probes)
 
     async def inject(self, kind: str) -> Fault:

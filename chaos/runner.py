@@ -22,7 +22,7 @@ from typing import Any
 from chaos.badinput import BadInputReport, dead_letters, judge, publish, row_counts
 from chaos.checker import Findings, check, take_snapshot, verify_audit_log
 from chaos.deployment import Deployment, deploy
-from chaos.faults import FaultInjector, FaultPlan
+from chaos.faults import CRASH_POINT, FaultInjector, FaultPlan
 from chaos.fuzz import FuzzReport, fuzz
 from chaos.ledger import Ledger
 from chaos.load import Load
@@ -41,7 +41,9 @@ CONTROL_ENV = {
     "SAMVERKAN_KAFKA_RETRY_BACKOFF_S": "0.05",
 }
 #: Its faults: kills at crash points, where a redelivery or a second publication is certain.
-CONTROL_PLAN = FaultPlan(kill_every_s=(3.0, 5.0), crash_point_every=1, once_at={})
+CONTROL_PLAN = FaultPlan(
+    kill_every_s=(3.0, 5.0), crash_point_every=1, at_least_once=(CRASH_POINT,), once_at={}
+)
 MAX_EVENT_BYTES = 65_536
 
 
