@@ -75,7 +75,7 @@ def test_an_event_a_service_never_applied_is_lost():
 
 
 def test_an_effect_applied_twice_is_a_duplicate():
-    ledger, snap, rid, ids = consistent()
+    ledger, snap, _, ids = consistent()
     snap.notifications["social"][(SOCIAL, ids[1])] += 1
     snap.audit.append(dict(snap.audit[0]))
     found = check(ledger, snap)
@@ -91,6 +91,6 @@ def test_a_state_that_went_back_is_found():
 
 
 def test_a_published_event_the_audit_log_lacks_is_counted():
-    ledger, snap, rid, ids = consistent()
+    ledger, snap, _, _ = consistent()
     snap.outboxes["social"] = [{"event_id": str(uuid.uuid4()), "sent": True, "withheld": False}]
     assert check(ledger, snap).audit_missing == 1
