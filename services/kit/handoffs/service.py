@@ -90,6 +90,8 @@ class HandoffDesk:
             **fields,
         )
         async with self._work(conn) as work:
+            if referral_id is None:
+                work.made_here(event.correlation_id)
             return await self._emit(work, event)
 
     async def act(

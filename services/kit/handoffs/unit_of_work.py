@@ -40,6 +40,11 @@ class UnitOfWork:
             found = await repo.get_many(self.conn, wanted)
             self._held |= {referral_id: found.get(referral_id) for referral_id in wanted}
 
+    def made_here(self, referral_id: UUID) -> None:
+        """Know, without asking the database, that no handoff has `referral_id`: one this
+        service has just drawn (a random UUID) for a handoff it opens."""
+        self._held.setdefault(referral_id, None)
+
     async def get(self, referral_id: UUID) -> Handoff | None:
         """A handoff as this transaction has it, with the changes recorded so far."""
         await self.hold([referral_id])
