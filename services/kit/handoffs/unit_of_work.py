@@ -2,7 +2,7 @@
 
 Applying an event reads its handoff, saves it, appends to the timeline, stores notifications,
 claims the inbox and stages the outbox. Done one statement at a time, a batch of a hundred
-events costs a thousand round trips to PostgreSQL; through a unit of work it costs one query
+events costs some eight hundred round trips to PostgreSQL; through a unit of work it costs one query
 for the handoffs and one statement per table, whatever the batch size. Nothing is weakened:
 every write still happens in the caller's transaction, and each table receives its rows in
 the order the events were applied.
@@ -67,7 +67,8 @@ class UnitOfWork:
         self._staged.append(outbox.staged(event, self.topic_prefix))
 
     async def flush(self) -> None:
-        """Write what was recorded, one statement per table, in the caller's transaction."""
+        """Write what was recorded, one statement per table, in the caller's transaction;
+        once, when the work is done."""
         if self._saved:
             await repo.save_many(self.conn, self._saved.values())
         if self._timeline:
@@ -78,5 +79,3 @@ class UnitOfWork:
             await inbox.claim_many(self.conn, self.consumer_name, self._claimed)
         if self._staged:
             await outbox.add_many(self.conn, self._staged)
-        self._saved, self._timeline, self._notices = {}, [], []
-        self._claimed, self._staged = [], []
