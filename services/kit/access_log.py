@@ -22,10 +22,11 @@ async def log_reads(
     records: Iterable[tuple[str, UUID | None]],
     topic_prefix: str,
 ) -> None:
-    """Stage one access event per (subject, record id) read by `principal`."""
+    """Stage one access event per (subject, record id) read by `principal`, with one
+    statement."""
     now = utc_now()
-    for subject, record_id in dict.fromkeys(records):
-        event = RecordAccessed(
+    events = [
+        RecordAccessed(
             event_id=uuid4(),
             occurred_at=now,
             producer=principal.agency,
@@ -38,4 +39,7 @@ async def log_reads(
             resource_id=record_id,
             purpose=purpose or principal.default_purpose,
         )
-        await outbox.add(conn, event, topic_prefix)
+        for subject, record_id in dict.fromkeys(records)
+    ]
+    if events:
+        await outbox.add_many(conn, [outbox.staged(event, topic_prefix) for event in events])

@@ -1,7 +1,10 @@
 """FastStream Kafka broker and subscribers, wired to the durable consumer."""
 
+from typing import Any
+
 from faststream import AckPolicy
 from faststream.kafka import KafkaBroker, KafkaMessage, Topic
+from faststream.message import StreamMessage
 from faststream.security import BaseSecurity, SASLScram256, SASLScram512
 
 from services.kit.consumer import Delivery, EventConsumer
@@ -45,6 +48,11 @@ def _deliveries(message: KafkaMessage) -> list[Delivery]:
     ]
 
 
+async def _not_decoded(_: StreamMessage[Any]) -> None:
+    """Leaves message bodies to the consumer, which decodes them into events: FastStream's
+    own JSON decoding of every body would be thrown away."""
+
+
 def subscribe(
     broker: KafkaBroker,
     topics: list[str],
@@ -71,6 +79,7 @@ def subscribe(
         batch=True,
         max_records=batch_max,
         batch_timeout_ms=batch_wait_ms,
+        decoder=_not_decoded,
     )
 
     @subscriber

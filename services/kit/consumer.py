@@ -10,7 +10,8 @@ redelivered rather than lost.
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
 
@@ -75,6 +76,24 @@ BatchHandler = Callable[[Connection, Sequence[tuple[Event, Delivery]]], Awaitabl
 # The Kafka record of the event being handled, for handlers that keep its provenance (the
 # audit log stores the exact bytes with topic, partition and offset).
 current_delivery: ContextVar[Delivery] = ContextVar("current_delivery")
+
+
+@contextmanager
+def handling(consumer: str, event: Event, delivery: Delivery) -> Iterator[None]:
+    """Where `consumer` handles `event`: in a consumer span that continues the trace of its
+    delivery (so that what it stages carries that trace on), with `delivery` current. A batch
+    handler enters it for each event of the batch."""
+    with tracer.start_as_current_span(
+        f"handle {event.event_type}",
+        context=extract_context(delivery.headers),
+        kind=trace.SpanKind.CONSUMER,
+        attributes={"samverkan.consumer": consumer, "samverkan.event_type": event.event_type},
+    ):
+        token = current_delivery.set(delivery)
+        try:
+            yield
+        finally:
+            current_delivery.reset(token)
 
 
 @dataclass
@@ -242,17 +261,8 @@ class EventConsumer:
         return True
 
     async def _apply_claimed(self, conn: Connection, event: Event, delivery: Delivery) -> None:
-        with tracer.start_as_current_span(
-            f"handle {event.event_type}",
-            context=extract_context(delivery.headers),
-            kind=trace.SpanKind.CONSUMER,
-            attributes={"samverkan.consumer": self.name, "samverkan.event_type": event.event_type},
-        ):
-            token = current_delivery.set(delivery)
-            try:
-                await self.handler(conn, event)
-            finally:
-                current_delivery.reset(token)
+        with handling(self.name, event, delivery):
+            await self.handler(conn, event)
 
     async def _dead_letter(
         self, delivery: Delivery, reason: str, detail: str, attempts: int

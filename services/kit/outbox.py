@@ -9,7 +9,8 @@ import asyncio
 import contextlib
 import json
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
+from uuid import UUID
 
 import asyncpg
 
@@ -24,14 +25,20 @@ _CHANNEL = "outbox"
 _RELAY_LOCK = 73_011_976
 
 
-async def add(conn: Connection, event: Event, topic_prefix: str = "") -> None:
-    """Stage `event` for publication inside the caller's transaction."""
+# One round trip: the relay is woken (at commit) by the same statement that stages.
+_STAGE = (
+    "WITH staged AS (INSERT INTO outbox (event_id, topic, key, payload, headers, event_type,"
+    " consent_id) VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING 1)"
+    " SELECT pg_notify($8, '') FROM staged"
+)
+Staged = tuple[UUID, str, bytes, bytes, str, str, UUID | None, str]
+
+
+def staged(event: Event, topic_prefix: str = "") -> Staged:
+    """The outbox row of `event`, carrying the trace context current now (the one it was
+    made in), for `add_many`."""
     consent = event.legal_basis.consent_id if isinstance(event.legal_basis, ConsentBasis) else None
-    # One round trip: the relay is woken (at commit) by the same statement that stages.
-    await conn.execute(
-        "WITH staged AS (INSERT INTO outbox (event_id, topic, key, payload, headers, event_type,"
-        " consent_id) VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING 1)"
-        " SELECT pg_notify($8, '') FROM staged",
+    return (
         event.event_id,
         topic_prefix + topic_for(event).name,
         event.key,
@@ -41,6 +48,17 @@ async def add(conn: Connection, event: Event, topic_prefix: str = "") -> None:
         consent,
         _CHANNEL,
     )
+
+
+async def add(conn: Connection, event: Event, topic_prefix: str = "") -> None:
+    """Stage `event` for publication inside the caller's transaction."""
+    await conn.execute(_STAGE, *staged(event, topic_prefix))
+
+
+async def add_many(conn: Connection, rows: Iterable[Staged]) -> None:
+    """Stage events (rows made by `staged`) for publication inside the caller's transaction,
+    in the order given, in one round trip."""
+    await conn.executemany(_STAGE, rows)
 
 
 async def backlog(pool: asyncpg.Pool) -> int:

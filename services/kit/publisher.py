@@ -29,6 +29,10 @@ class Publisher:
             "acks": "all",
             "enable_idempotence": True,
             "linger_ms": 2,
+            # Room for a whole relay batch in one record batch per partition: with the 16 KiB
+            # default (a dozen events), each further dozen waited for the one before it to
+            # be sent, one request to the broker at a time.
+            "max_batch_size": 256 * 1024,
         }
         self._producer = AIOKafkaProducer(**self._options)
         self._renewing = asyncio.Lock()

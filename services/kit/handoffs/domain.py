@@ -77,8 +77,11 @@ def event_code(event: Event) -> str | None:
         return event.new_receiver
     if isinstance(event, CaseworkerAssigned):
         return event.caseworker
+    # Looked up among the model's fields: getattr with a default on a field the event does
+    # not have takes pydantic's slow path (an AttributeError raised and caught).
+    fields = type(event).model_fields
     for name in ("outcome", "reason", "concern", "channel"):
-        value = getattr(event, name, None)
+        value = getattr(event, name) if name in fields else None
         if value is not None:
             return str(value)
     return None

@@ -10,6 +10,7 @@ from typing import Any
 
 import asyncpg
 
+from services.kit.database import Connection
 from services.kit.handoffs import repository as repo
 from services.kit.handoffs.schemas import Notification
 
@@ -70,9 +71,10 @@ class NotificationHub:
         agency: str,
         caseworker: str | None,
         after: int | None,
-        delivered: Callable[[list[Any]], Awaitable[None]],
+        delivered: Callable[[Connection, list[Any]], Awaitable[None]],
     ) -> AsyncIterator[dict[str, str]]:
-        """SSE messages for `agency`: a `ready` event with the cursor, then each notification."""
+        """SSE messages for `agency`: a `ready` event with the cursor, then each notification,
+        once `delivered` has logged the read (on the connection that read it)."""
         waiter = asyncio.Event()
         self._waiters.add(waiter)
         try:
@@ -84,8 +86,8 @@ class NotificationHub:
                 waiter.clear()
                 async with self._pool.acquire() as conn:
                     rows = await repo.notifications_after(conn, agency, after, caseworker)
-                if rows:
-                    await delivered(rows)  # logged before it is shown
+                    if rows:
+                        await delivered(conn, rows)  # logged before it is shown
                 for row in rows:
                     after = row["id"]
                     body = Notification.model_validate(dict(row)).model_dump_json()

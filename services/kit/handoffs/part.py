@@ -39,7 +39,7 @@ async def install(runtime: Runtime) -> None:
     )
     consent_desk = ConsentDesk(desk, f"{settings.service}.consents", desk.clock)
     runtime.app.state.pseudonyms = pseudonymizer(settings.pseudonym_key)
-    runtime.subscribe("handoffs", [HANDOFFS.name], desk.receive)
+    runtime.subscribe("handoffs", [HANDOFFS.name], desk.receive, desk.receive_many)
     runtime.subscribe("consents", [CONSENTS.name], consent_desk.receive)
     runtime.relay.guards.append(consents.withhold_lapsed)
     hub = NotificationHub(runtime.pool)

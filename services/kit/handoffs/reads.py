@@ -13,6 +13,7 @@ from contracts.codes import AccessedResource, AccessPurpose
 from contracts.lifecycle import ReferralState
 from services.kit.access_log import log_reads
 from services.kit.auth import Principal, require_read
+from services.kit.database import Connection
 from services.kit.handoffs import repository as repo
 from services.kit.handoffs.api import Caller, desk_of, pool_of
 from services.kit.handoffs.domain import HandoffRefused
@@ -148,9 +149,11 @@ def read_router() -> APIRouter:
         authorise_read(request, caller, agency)
         hub: NotificationHub = request.app.state.hub
 
-        async def delivered(rows: list[Any]) -> None:
+        async def delivered(conn: Connection, rows: list[Any]) -> None:
+            # One statement, so atomic on its own: no transaction of its own is needed.
             records = [(r["subject"], r["referral_id"]) for r in rows]
-            await logged(request, caller, purpose, AccessedResource.INBOX, records)
+            prefix = desk_of(request).topic_prefix
+            await log_reads(conn, caller, purpose, AccessedResource.INBOX, records, prefix)
 
         return EventSourceResponse(hub.stream(agency, caseworker, last_event_id, delivered))
 

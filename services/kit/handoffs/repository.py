@@ -1,7 +1,8 @@
 """SQL adapter for handoffs, their timeline and notifications."""
 
 import json
-from dataclasses import asdict
+from collections.abc import Collection, Iterable
+from dataclasses import fields
 from datetime import datetime
 from typing import Any
 from uuid import UUID
@@ -15,9 +16,13 @@ from services.kit.database import Connection
 from services.kit.handoffs.domain import Handoff, event_code
 
 NOTIFY_CHANNEL = "handoff_notifications"
-_COLUMNS = (
-    "referral_id, kind, sender, receiver, subject, state, legal_basis, reason, parent_referral_id,"
-    " respond_by, requested_at, updated_at, last_event_id, caseworker, outcome, protected_identity"
+_FIELDS = [f.name for f in fields(Handoff)]
+_COLUMNS = ", ".join(_FIELDS)
+_SAVE = (
+    f"INSERT INTO handoffs ({_COLUMNS})"
+    f" VALUES ({', '.join(f'${i}' for i in range(1, len(_FIELDS) + 1))})"
+    " ON CONFLICT (referral_id) DO UPDATE SET "
+    + ", ".join(f"{n} = EXCLUDED.{n}" for n in _FIELDS if n != "referral_id")
 )
 
 
@@ -29,62 +34,82 @@ def _to_handoff(row: asyncpg.Record) -> Handoff:
     return Handoff(**data)
 
 
-async def get(conn: Connection, referral_id: UUID, lock: bool = False) -> Handoff | None:
-    """One handoff; with `lock`, held until the transaction ends."""
-    suffix = " FOR UPDATE" if lock else ""
+async def get(conn: Connection, referral_id: UUID) -> Handoff | None:
+    """One handoff, for reading (not locked)."""
     row = await conn.fetchrow(
-        f"SELECT {_COLUMNS} FROM handoffs WHERE referral_id = $1{suffix}", referral_id
+        f"SELECT {_COLUMNS} FROM handoffs WHERE referral_id = $1", referral_id
     )
     return _to_handoff(row) if row else None
 
 
-async def save(conn: Connection, handoff: Handoff) -> None:
-    """Insert or update a handoff."""
-    values = asdict(handoff)
-    values["legal_basis"] = json.dumps(values["legal_basis"])
-    names = list(values)
-    updates = ", ".join(f"{n} = EXCLUDED.{n}" for n in names if n != "referral_id")
-    await conn.execute(
-        f"INSERT INTO handoffs ({', '.join(names)}) VALUES"
-        f" ({', '.join(f'${i}' for i in range(1, len(names) + 1))})"
-        f" ON CONFLICT (referral_id) DO UPDATE SET {updates}",
-        *[str(v) if isinstance(v, HandoffKind | ReferralState) else v for v in values.values()],
+async def get_many(conn: Connection, referral_ids: Collection[UUID]) -> dict[UUID, Handoff]:
+    """The handoffs of `referral_ids` that exist, each locked until the transaction ends."""
+    # Locked in one order, so that two batches sharing handoffs wait rather than deadlock.
+    rows = await conn.fetch(
+        f"SELECT {_COLUMNS} FROM handoffs WHERE referral_id = ANY($1::uuid[])"
+        " ORDER BY referral_id FOR UPDATE",
+        list(referral_ids),
     )
+    return {row["referral_id"]: _to_handoff(row) for row in rows}
 
 
-async def append_timeline(conn: Connection, event: Event, handoff: Handoff) -> None:
-    """Record an applied event on the subject's timeline."""
-    await conn.execute(
+def _values(handoff: Handoff) -> list[Any]:
+    # Field by field rather than dataclasses.asdict, which deep-copies the legal basis.
+    values: list[Any] = [getattr(handoff, name) for name in _FIELDS]
+    values[_FIELDS.index("legal_basis")] = json.dumps(handoff.legal_basis)
+    return [str(v) if isinstance(v, HandoffKind | ReferralState) else v for v in values]
+
+
+async def save_many(conn: Connection, handoffs: Iterable[Handoff]) -> None:
+    """Insert or update handoffs, in one round trip."""
+    await conn.executemany(_SAVE, [_values(handoff) for handoff in handoffs])
+
+
+async def append_timeline(conn: Connection, entries: Iterable[tuple[Event, Handoff]]) -> None:
+    """Record applied events, each with the handoff as it left it, on their subjects'
+    timelines in the order given, in one round trip."""
+    await conn.executemany(
         "INSERT INTO handoff_events (event_id, referral_id, subject, event_type, producer,"
         " occurred_at, causation_id, state_after, code) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9)"
         " ON CONFLICT (event_id) DO NOTHING",
-        event.event_id,
-        handoff.referral_id,
-        handoff.subject,
-        event.event_type,
-        event.producer,
-        event.occurred_at,
-        event.causation_id,
-        handoff.state.value,
-        event_code(event),
+        [
+            (
+                event.event_id,
+                handoff.referral_id,
+                handoff.subject,
+                event.event_type,
+                event.producer,
+                event.occurred_at,
+                event.causation_id,
+                handoff.state.value,
+                event_code(event),
+            )
+            for event, handoff in entries
+        ],
     )
 
 
-async def notify(conn: Connection, agency: str, handoff: Handoff, event: Event) -> None:
-    """Store a notification for `agency`; listeners are woken when the transaction commits."""
-    # One round trip: the listeners are woken by the same statement that stores it.
-    await conn.execute(
+async def notify(conn: Connection, notices: Iterable[tuple[str, Handoff, Event]]) -> None:
+    """Store notifications (agency, handoff as the event left it, event) in the order given,
+    in one round trip; listeners are woken when the transaction commits."""
+    # The listeners are woken by the same statement that stores each notification.
+    await conn.executemany(
         "WITH stored AS (INSERT INTO notifications (agency, caseworker, referral_id, event_id,"
         " event_type, state, subject) VALUES ($1,$2,$3,$4,$5,$6,$7) ON CONFLICT DO NOTHING"
         " RETURNING 1) SELECT pg_notify($8, $1) FROM stored",
-        agency,
-        handoff.caseworker if handoff.receiver == agency else None,
-        handoff.referral_id,
-        event.event_id,
-        event.event_type,
-        handoff.state.value,
-        handoff.subject,
-        NOTIFY_CHANNEL,
+        [
+            (
+                agency,
+                handoff.caseworker if handoff.receiver == agency else None,
+                handoff.referral_id,
+                event.event_id,
+                event.event_type,
+                handoff.state.value,
+                handoff.subject,
+                NOTIFY_CHANNEL,
+            )
+            for agency, handoff, event in notices
+        ],
     )
 
 

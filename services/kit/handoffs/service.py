@@ -1,11 +1,13 @@
 """Use cases of the handoff loop, shared by the HTTP commands and the Kafka consumer.
 
-Both paths go through `_apply`, so a state change, its timeline entry, its notifications and
-(on the command path) its outgoing event are written in the caller's one transaction.
+Both paths go through `_apply` on a unit of work, so a state change, its timeline entry, its
+notifications and its outgoing events are written in the caller's one transaction: for a
+batch of events from Kafka, with one statement per table for the whole batch.
 """
 
+import contextlib
 import logging
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -16,11 +18,10 @@ import asyncpg
 from contracts import ConsentBasis, Event, LegalBasis, utc_now
 from contracts.events import HandoffOpened, ReferralExpired, ReferralReceived
 from contracts.lifecycle import OPENING_EVENTS
-from services.kit import inbox, outbox
 from services.kit.agencies import AgencyRegistry
 from services.kit.consent import repository as consents
 from services.kit.consent.domain import basis_problems
-from services.kit.consumer import NotYet, Refused
+from services.kit.consumer import Delivery, NotYet, Refused, handling
 from services.kit.database import Connection
 from services.kit.handoffs import repository as repo
 from services.kit.handoffs.domain import (
@@ -30,6 +31,7 @@ from services.kit.handoffs.domain import (
     next_event,
     open_handoff,
 )
+from services.kit.handoffs.unit_of_work import UnitOfWork
 
 log = logging.getLogger(__name__)
 
@@ -87,7 +89,10 @@ class HandoffDesk:
             respond_by=now + respond_within,
             **fields,
         )
-        return await self.emit(conn, event)
+        async with self._work(conn) as work:
+            if referral_id is None:
+                work.made_here(event.correlation_id)
+            return await self._emit(work, event)
 
     async def act(
         self,
@@ -99,28 +104,36 @@ class HandoffDesk:
     ) -> Handoff:
         """A hosted agency moves a handoff on (accept, reject, complete, cancel, ...)."""
         self._require_hosted(agency)
-        handoff = await repo.get(conn, referral_id, lock=True)
-        if handoff is None:
-            raise HandoffRefused("not_found", f"no handoff {referral_id}")
-        return await self.emit(
-            conn, next_event(handoff, event_class, agency, self.clock(), **fields)
-        )
-
-    async def emit(self, conn: Connection, event: Event, current: Handoff | None = None) -> Handoff:
-        """Apply an event made here and stage it for publication, in the caller's transaction.
-        `current` is the handoff as this transaction already holds it, if it does."""
-        handoff = await self._apply(conn, event, current)
-        # Our own copy will come back from Kafka; the inbox row makes it a known duplicate.
-        await inbox.claim(conn, self.consumer_name, event.event_id)
-        await outbox.add(conn, event, self.topic_prefix)
-        await self._acknowledge_receipt(conn, event, handoff)
-        return handoff
+        async with self._work(conn) as work:
+            handoff = await work.get(referral_id)
+            if handoff is None:
+                raise HandoffRefused("not_found", f"no handoff {referral_id}")
+            return await self._emit(
+                work, next_event(handoff, event_class, agency, self.clock(), **fields)
+            )
 
     async def receive(self, conn: Connection, event: Event) -> None:
         """Apply an event from the bus. Late or repeated changes are ignored; unlawful or
         impossible ones are refused (and so dead-lettered)."""
+        async with self._work(conn) as work:
+            await self._receive(work, event)
+
+    async def receive_many(
+        self, conn: Connection, received: Sequence[tuple[Event, Delivery]]
+    ) -> None:
+        """Kafka batch handler: apply a batch of events from the bus, in order, as `receive`
+        would, with one query for their handoffs and one statement per table for what they
+        change. If any is refused or not yet possible, the batch fails (and is rolled back),
+        and the consumer gives each event to `receive` on its own."""
+        async with self._work(conn) as work:
+            await work.hold(event.correlation_id for event, _ in received)
+            for event, delivery in received:
+                with handling(self.consumer_name, event, delivery):
+                    await self._receive(work, event)
+
+    async def _receive(self, work: UnitOfWork, event: Event) -> None:
         try:
-            handoff = await self._apply(conn, event)
+            handoff = await self._apply(work, event)
         except HandoffRefused as exc:
             if exc.code == "illegal_transition":
                 log.info("ignored %s on %s: %s", event.event_type, event.correlation_id, exc.detail)
@@ -129,7 +142,7 @@ class HandoffDesk:
                 # The consent travels on another topic and may not have arrived yet: retry.
                 raise ConsentNotYetKnown(exc.detail) from exc
             raise Refused(exc.code, exc.detail) from exc
-        await self._acknowledge_receipt(conn, event, handoff)
+        await self._acknowledge_receipt(work, event, handoff)
 
     async def open_under_consent(self, conn: Connection, consent_id: UUID) -> list[Handoff]:
         """Open handoffs sent by hosted agencies on the basis of this consent."""
@@ -141,39 +154,49 @@ class HandoffDesk:
             overdue = await repo.overdue(conn, self.hosted, self.clock())
         expired = 0
         for referral_id in overdue:
-            async with pool.acquire() as conn, conn.transaction():
-                handoff = await repo.get(conn, referral_id, lock=True)
+            async with pool.acquire() as conn, conn.transaction(), self._work(conn) as work:
+                handoff = await work.get(referral_id)
                 if handoff is None or handoff.respond_by >= self.clock():
                     continue
                 try:
-                    await self.emit(
-                        conn, next_event(handoff, ReferralExpired, handoff.sender, self.clock())
+                    await self._emit(
+                        work, next_event(handoff, ReferralExpired, handoff.sender, self.clock())
                     )
                     expired += 1
                 except HandoffRefused:
                     continue  # answered meanwhile
         return expired
 
-    async def _apply(
-        self, conn: Connection, event: Event, current: Handoff | None = None
-    ) -> Handoff:
+    @contextlib.asynccontextmanager
+    async def _work(self, conn: Connection) -> AsyncIterator[UnitOfWork]:
+        """A unit of work in the caller's transaction, written when the block succeeds."""
+        work = UnitOfWork(conn, self.consumer_name, self.topic_prefix)
+        yield work
+        await work.flush()
+
+    async def _emit(self, work: UnitOfWork, event: Event) -> Handoff:
+        """Apply an event made here and stage it for publication."""
+        handoff = await self._apply(work, event)
+        work.stage(event)
+        await self._acknowledge_receipt(work, event, handoff)
+        return handoff
+
+    async def _apply(self, work: UnitOfWork, event: Event) -> Handoff:
         if isinstance(event, HandoffOpened):
-            handoff = await self._opened(conn, event)
+            handoff = await self._opened(work, event)
         else:
-            if current is None:
-                current = await repo.get(conn, event.correlation_id, lock=True)
+            current = await work.get(event.correlation_id)
             if current is None:
                 raise HandoffRefused("unknown_referral", f"no handoff {event.correlation_id}")
             handoff = advance(current, event)
-        await repo.save(conn, handoff)
-        await repo.append_timeline(conn, event, handoff)
+        work.record(event, handoff)
         for agency in {handoff.sender, handoff.receiver} & self.hosted:
             if agency != event.producer or event.event_type in SYSTEM_EVENTS:
-                await repo.notify(conn, agency, handoff, event)
+                work.notify(agency, handoff, event)
         return handoff
 
-    async def _opened(self, conn: Connection, event: HandoffOpened) -> Handoff:
-        if await repo.get(conn, event.correlation_id, lock=True) is not None:
+    async def _opened(self, work: UnitOfWork, event: HandoffOpened) -> Handoff:
+        if await work.get(event.correlation_id) is not None:
             raise HandoffRefused("illegal_transition", "this handoff was already opened")
         handoff = open_handoff(event)
         receiver = self.registry.get(event.receiver)
@@ -181,7 +204,7 @@ class HandoffDesk:
             raise HandoffRefused(
                 "unknown_receiver", f"{event.receiver} does not receive {handoff.kind.value}"
             )
-        await self._check_basis(conn, event)
+        await self._check_basis(work.conn, event)
         return handoff
 
     async def _check_basis(self, conn: Connection, event: HandoffOpened) -> None:
@@ -196,11 +219,10 @@ class HandoffDesk:
         if problems:
             raise HandoffRefused("unlawful", "; ".join(problems), problems=problems)
 
-    async def _acknowledge_receipt(self, conn: Connection, event: Event, handoff: Handoff) -> None:
+    async def _acknowledge_receipt(self, work: UnitOfWork, event: Event, handoff: Handoff) -> None:
         if isinstance(event, HandoffOpened) and handoff.receiver in self.hosted:
             ack = next_event(handoff, ReferralReceived, handoff.receiver, self.clock())
-            # Just saved in this transaction: no need to read it back.
-            await self.emit(conn, ack, current=handoff)
+            await self._emit(work, ack)
 
     def _require_hosted(self, agency: str) -> None:
         if agency not in self.hosted:
