@@ -50,3 +50,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _event_loop_run(job: Coroutine[Any, Any, T]) -> T:
     """Run `job` on uvloop, as the services (under uvicorn) run."""
     return uvloop.run(job)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
