@@ -3,6 +3,7 @@ benchmark, print a table, write DIR/results.json and DIR/results.png, stop every
 
 import argparse
 import shutil
+import sys
 import time
 from collections.abc import Coroutine, Sequence
 from pathlib import Path
