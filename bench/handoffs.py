@@ -13,13 +13,14 @@ import contextlib
 import json
 import time
 import uuid
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 import httpx
 
 from bench.deployment import Deployment
 from bench.stats import summary
+from deploy.sse import sse_events
 
 SCHOOL = "ale.school.ale-gymnasium"
 SOCIAL = "ale.social"
@@ -205,7 +206,7 @@ class _SseArrivals:
     async def _listen(self) -> None:
         async with self._http.stream("GET", self._url, headers=self._headers, timeout=None) as r:
             r.raise_for_status()
-            async for kind, data in _events(r.aiter_lines()):
+            async for kind, data in sse_events(r.aiter_lines()):
                 if kind == "ready":
                     self._ready.set()
                 elif kind == "handoff":
@@ -216,15 +217,3 @@ class _SseArrivals:
                         self._wanted.discard(note["referral_id"])
                         if not self._wanted:
                             self._all_seen.set()
-
-
-async def _events(lines: AsyncIterator[str]) -> AsyncIterator[tuple[str, str]]:
-    kind, data = "message", ""
-    async for line in lines:
-        if line.startswith("event:"):
-            kind = line.split(":", 1)[1].strip()
-        elif line.startswith("data:"):
-            data += line.split(":", 1)[1].strip()
-        elif line == "" and data:
-            yield kind, data
-            kind, data = "message", ""

@@ -148,6 +148,9 @@ class OutboxRelay:
         self._wake.set()
 
     async def _sleep(self) -> None:
+        # asyncio.timeout, not wait_for: on Python 3.11 wait_for swallows a cancellation that
+        # arrives as the event fires, and the relay would then outlive the service's stop.
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._wake.wait(), self._idle_poll_s)
+            async with asyncio.timeout(self._idle_poll_s):
+                await self._wake.wait()
         self._wake.clear()

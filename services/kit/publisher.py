@@ -91,4 +91,5 @@ class Publisher:
             self._producer = fresh
         log.warning("a Kafka send failed; the producer was replaced")
         with contextlib.suppress(Exception):
-            await asyncio.wait_for(failed.stop(), 5.0)
+            async with asyncio.timeout(5.0):
+                await failed.stop()

@@ -23,6 +23,7 @@ from services.kit.publisher import Publisher
 from services.kit.settings import ServiceSettings
 
 log = logging.getLogger(__name__)
+STOP_TIMEOUT_S = 10.0
 
 
 @dataclass
@@ -98,7 +99,12 @@ class Runtime:
         """Cancel background jobs and run the closers, newest first."""
         for task in self.tasks:
             task.cancel()
-        await asyncio.gather(*self.tasks, return_exceptions=True)
+        if self.tasks:
+            # A job that ignores its cancellation must not keep the process from stopping;
+            # what it had not committed is redone after the restart (outbox, inbox).
+            _, running = await asyncio.wait(self.tasks, timeout=STOP_TIMEOUT_S)
+            for task in running:
+                log.error("background job %s did not stop when cancelled", task.get_name())
         for closer in reversed(self.closers):
             await closer()
 

@@ -94,6 +94,7 @@ class NotificationHub:
                     yield {"id": str(after), "event": "handoff", "data": body}
                 if not rows:
                     with contextlib.suppress(TimeoutError):
-                        await asyncio.wait_for(waiter.wait(), HEARTBEAT_S)
+                        async with asyncio.timeout(HEARTBEAT_S):  # not wait_for: see outbox
+                            await waiter.wait()
         finally:
             self._waiters.discard(waiter)
