@@ -6,6 +6,7 @@ rather than taken from a migration tool because the needs are this small and asy
 already the driver.
 """
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeAlias
 
@@ -16,13 +17,35 @@ from asyncpg.pool import PoolConnectionProxy
 Connection: TypeAlias = "PoolConnectionProxy[Any] | asyncpg.Connection[Any]"
 
 _LOCK_ID = 73_011_975
+# Server process id of a pooled connection -> what to wake when it is back in its pool.
+_wake_on_release: dict[int, set[Callable[[], None]]] = {}
 
 
 async def create_pool(dsn: str, min_size: int = 1, max_size: int = 10) -> asyncpg.Pool:
     """Open an asyncpg pool to the service's database."""
-    pool = await asyncpg.create_pool(dsn, min_size=min_size, max_size=max_size)
+    pool = await asyncpg.create_pool(dsn, min_size=min_size, max_size=max_size, reset=_released)
     assert pool is not None
     return pool
+
+
+def wake_after_transaction(conn: Connection, wake: Callable[[], None]) -> None:
+    """Call `wake` when `conn` is back in its pool, that is once the transaction it is in has
+    ended, so that what `wake` rouses (the outbox relay, live streams) reads what it wrote.
+
+    Used instead of NOTIFY: PostgreSQL makes the commits of all transactions that NOTIFY, in
+    every database of the server, wait in line for one lock, and nearly every transaction here
+    writes to the outbox. The wake-up reaches this process only; a second process of the same
+    service would find the rows at its next poll.
+    """
+    _wake_on_release.setdefault(conn.get_server_pid(), set()).add(wake)
+
+
+async def _released(conn: "asyncpg.Connection[Any]") -> None:
+    """Pool reset hook: wake what waits for this connection's transaction, then reset the
+    session as asyncpg does by default. A rolled-back transaction wakes them for nothing."""
+    for wake in _wake_on_release.pop(conn.get_server_pid(), ()):
+        wake()
+    await conn.reset()
 
 
 async def migrate(pool: asyncpg.Pool, *folders: Path) -> list[str]:

@@ -1,37 +1,35 @@
 """Transactional outbox: events are written with the state change, and a relay publishes them.
 
 The relay holds a PostgreSQL advisory lock so that only one process per database publishes,
-which keeps each key's events in the order they were committed. It wakes on NOTIFY so that a
-handoff is published within milliseconds, and polls as a fallback.
+which keeps each key's events in the order they were committed. It is woken when a
+transaction of its process that staged events has ended, so that a handoff is published within
+milliseconds, and polls as a fallback (events staged by another process).
 """
 
 import asyncio
 import contextlib
 import json
 import logging
+import weakref
 from collections.abc import Awaitable, Callable, Iterable
 from uuid import UUID
 
 import asyncpg
 
 from contracts import ConsentBasis, Event, encode, topic_for
-from services.kit.database import Connection
+from services.kit.database import Connection, wake_after_transaction
 from services.kit.failpoints import crash_point
 from services.kit.publisher import Publisher
 from services.kit.telemetry import inject_context, publishing
 
 log = logging.getLogger(__name__)
-_CHANNEL = "outbox"
 _RELAY_LOCK = 73_011_976
 
-
-# One round trip: the relay is woken (at commit) by the same statement that stages.
 _STAGE = (
-    "WITH staged AS (INSERT INTO outbox (event_id, topic, key, payload, headers, event_type,"
-    " consent_id) VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING 1)"
-    " SELECT pg_notify($8, '') FROM staged"
+    "INSERT INTO outbox (event_id, topic, key, payload, headers, event_type, consent_id)"
+    " VALUES ($1, $2, $3, $4, $5, $6, $7)"
 )
-Staged = tuple[UUID, str, bytes, bytes, str, str, UUID | None, str]
+Staged = tuple[UUID, str, bytes, bytes, str, str, UUID | None]
 
 
 def staged(event: Event, topic_prefix: str = "") -> Staged:
@@ -46,19 +44,20 @@ def staged(event: Event, topic_prefix: str = "") -> Staged:
         json.dumps(inject_context({"event_type": event.event_type})),
         event.event_type,
         consent,
-        _CHANNEL,
     )
 
 
 async def add(conn: Connection, event: Event, topic_prefix: str = "") -> None:
     """Stage `event` for publication inside the caller's transaction."""
     await conn.execute(_STAGE, *staged(event, topic_prefix))
+    wake_after_transaction(conn, _wake_relays)
 
 
 async def add_many(conn: Connection, rows: Iterable[Staged]) -> None:
     """Stage events (rows made by `staged`) for publication inside the caller's transaction,
     in the order given, in one round trip."""
     await conn.executemany(_STAGE, rows)
+    wake_after_transaction(conn, _wake_relays)
 
 
 async def backlog(pool: asyncpg.Pool) -> int:
@@ -69,6 +68,15 @@ async def backlog(pool: asyncpg.Pool) -> int:
         )
         or 0
     )
+
+
+# The relays of this process: one in a deployment, several when tests run services side by side.
+_relays: "weakref.WeakSet[OutboxRelay]" = weakref.WeakSet()
+
+
+def _wake_relays() -> None:
+    for relay in _relays:
+        relay.wake()
 
 
 class OutboxRelay:
@@ -84,6 +92,7 @@ class OutboxRelay:
         self._wake = asyncio.Event()
         # Run before each batch, e.g. to withhold events whose legal basis has lapsed.
         self.guards: list[Callable[[Connection], Awaitable[object]]] = []
+        _relays.add(self)
 
     async def run(self) -> None:
         """Relay until cancelled. Only the holder of the relay lock publishes.
@@ -103,7 +112,6 @@ class OutboxRelay:
     async def _relay_on_one_connection(self) -> None:
         conn = await self._pool.acquire()
         try:
-            await conn.add_listener(_CHANNEL, self._on_notify)
             # Another process holds the relay: wait to take over if it dies.
             while not await conn.fetchval(  # noqa: ASYNC110
                 "SELECT pg_try_advisory_lock($1)", _RELAY_LOCK
@@ -114,7 +122,6 @@ class OutboxRelay:
                     await self._sleep()
         finally:
             with contextlib.suppress(Exception):
-                await conn.remove_listener(_CHANNEL, self._on_notify)
                 await conn.execute("SELECT pg_advisory_unlock_all()")
             await self._pool.release(conn)
 
@@ -144,7 +151,8 @@ class OutboxRelay:
         )
         return len(rows)
 
-    def _on_notify(self, *_: object) -> None:
+    def wake(self) -> None:
+        """Look for staged events now rather than at the next poll."""
         self._wake.set()
 
     async def _sleep(self) -> None:

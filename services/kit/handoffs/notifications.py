@@ -1,10 +1,11 @@
-"""Live notifications: PostgreSQL NOTIFY (sent only when a transaction commits) wakes the SSE
-streams of this process, which then read the stored notifications after their cursor. A client
-that reconnects with Last-Event-ID misses nothing."""
+"""Live notifications: a transaction that stores notifications wakes the SSE streams of this
+process when it has ended; they then read the stored notifications after their cursor, and
+otherwise at each heartbeat. A client that reconnects with Last-Event-ID misses nothing."""
 
 import asyncio
 import contextlib
 import json
+import weakref
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
@@ -17,52 +18,27 @@ from services.kit.handoffs.schemas import Notification
 HEARTBEAT_S = 15.0
 
 
+# The hubs of this process: one in a deployment, several when tests run services side by side.
+_hubs: "weakref.WeakSet[NotificationHub]" = weakref.WeakSet()
+
+
+def wake_streams() -> None:
+    """Wake every open stream of this process to read what was committed."""
+    for hub in _hubs:
+        hub.wake_all()
+
+
 class NotificationHub:
-    """Wakes every open stream of this process when a notification is committed."""
+    """Wakes every open stream of this process when a transaction that stored notifications
+    has ended (see `database.wake_after_transaction`)."""
 
     def __init__(self, pool: asyncpg.Pool) -> None:
         self._pool = pool
         self._waiters: set[asyncio.Event] = set()
-        self._conn: asyncpg.pool.PoolConnectionProxy[asyncpg.Record] | None = None
-        self._relisten: asyncio.Task[None] | None = None
+        _hubs.add(self)
 
-    async def start(self) -> None:
-        """Listen for committed notifications, on a new connection if this one is lost."""
-        self._conn = await self._pool.acquire()
-        await self._conn.add_listener(repo.NOTIFY_CHANNEL, self._wake_all)
-        self._conn.add_termination_listener(self._connection_lost)
-
-    async def stop(self) -> None:
-        """Stop listening and release the connection."""
-        if self._relisten is not None:
-            self._relisten.cancel()
-        if self._conn is not None:
-            self._conn.remove_termination_listener(self._connection_lost)
-            with contextlib.suppress(Exception):
-                await self._conn.remove_listener(repo.NOTIFY_CHANNEL, self._wake_all)
-            await self._pool.release(self._conn)
-            self._conn = None
-
-    def _connection_lost(self, *_: object) -> None:
-        # PostgreSQL restarted: until a new connection listens, streams read at each heartbeat.
-        self._wake_all()
-        self._relisten = asyncio.get_running_loop().create_task(self._listen_again())
-
-    async def _listen_again(self) -> None:
-        if self._conn is not None:
-            with contextlib.suppress(Exception):
-                await self._pool.release(self._conn)
-            self._conn = None
-        while True:
-            try:
-                await self.start()
-            except Exception:
-                await asyncio.sleep(1.0)
-            else:
-                self._wake_all()  # what was committed meanwhile
-                return
-
-    def _wake_all(self, *_: object) -> None:
+    def wake_all(self) -> None:
+        """Have each open stream read the notifications after its cursor."""
         for waiter in self._waiters:
             waiter.set()
 

@@ -43,8 +43,6 @@ async def install(runtime: Runtime) -> None:
     runtime.subscribe("consents", [CONSENTS.name], consent_desk.receive)
     runtime.relay.guards.append(consents.withhold_lapsed)
     hub = NotificationHub(runtime.pool)
-    await hub.start()
-    runtime.on_stop(hub.stop)
     runtime.run_every("expiry", settings.expiry_check_s, lambda: desk.expire_overdue(runtime.pool))
     runtime.app.state.desk, runtime.app.state.hub = desk, hub
     runtime.app.state.consents = consent_desk

@@ -15,7 +15,6 @@ from contracts.lifecycle import ReferralState
 from services.kit.database import Connection
 from services.kit.handoffs.domain import Handoff, event_code
 
-NOTIFY_CHANNEL = "handoff_notifications"
 _FIELDS = [f.name for f in fields(Handoff)]
 _COLUMNS = ", ".join(_FIELDS)
 _SAVE = (
@@ -91,12 +90,10 @@ async def append_timeline(conn: Connection, entries: Iterable[tuple[Event, Hando
 
 async def notify(conn: Connection, notices: Iterable[tuple[str, Handoff, Event]]) -> None:
     """Store notifications (agency, handoff as the event left it, event) in the order given,
-    in one round trip; listeners are woken when the transaction commits."""
-    # The listeners are woken by the same statement that stores each notification.
+    in one round trip."""
     await conn.executemany(
-        "WITH stored AS (INSERT INTO notifications (agency, caseworker, referral_id, event_id,"
-        " event_type, state, subject) VALUES ($1,$2,$3,$4,$5,$6,$7) ON CONFLICT DO NOTHING"
-        " RETURNING 1) SELECT pg_notify($8, $1) FROM stored",
+        "INSERT INTO notifications (agency, caseworker, referral_id, event_id, event_type,"
+        " state, subject) VALUES ($1,$2,$3,$4,$5,$6,$7) ON CONFLICT DO NOTHING",
         [
             (
                 agency,
@@ -106,7 +103,6 @@ async def notify(conn: Connection, notices: Iterable[tuple[str, Handoff, Event]]
                 event.event_type,
                 handoff.state.value,
                 handoff.subject,
-                NOTIFY_CHANNEL,
             )
             for agency, handoff, event in notices
         ],
