@@ -27,10 +27,8 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 @pytest.fixture(scope="session")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     """The real broker and database server for this session."""
-    running = Stack(Path(tmp_path_factory.mktemp("stack")))
-    running.start(databases=[], topics=[])
-    yield running
-    running.stop()
+    with Stack(Path(tmp_path_factory.mktemp("stack"))) as running:
+        yield running
 
 
 @pytest.fixture

@@ -6,7 +6,8 @@ rather than taken from a migration tool because the needs are this small and asy
 already the driver.
 """
 
-from collections.abc import Callable
+import asyncio
+import weakref
 from pathlib import Path
 from typing import Any, TypeAlias
 
@@ -17,8 +18,8 @@ from asyncpg.pool import PoolConnectionProxy
 Connection: TypeAlias = "PoolConnectionProxy[Any] | asyncpg.Connection[Any]"
 
 _LOCK_ID = 73_011_975
-# Server process id of a pooled connection -> what to wake when it is back in its pool.
-_wake_on_release: dict[int, set[Callable[[], None]]] = {}
+# Server process id of a pooled connection -> what to ring when it is back in its pool.
+_ring_on_release: dict[int, set["Doorbell"]] = {}
 
 
 async def create_pool(dsn: str, min_size: int = 1, max_size: int = 10) -> asyncpg.Pool:
@@ -28,23 +29,39 @@ async def create_pool(dsn: str, min_size: int = 1, max_size: int = 10) -> asyncp
     return pool
 
 
-def wake_after_transaction(conn: Connection, wake: Callable[[], None]) -> None:
-    """Call `wake` when `conn` is back in its pool, that is once the transaction it is in has
-    ended, so that what `wake` rouses (the outbox relay, live streams) reads what it wrote.
-
-    Used instead of NOTIFY: PostgreSQL makes the commits of all transactions that NOTIFY, in
-    every database of the server, wait in line for one lock, and nearly every transaction here
-    writes to the outbox. The wake-up reaches this process only; a second process of the same
-    service would find the rows at its next poll.
+class Doorbell:
+    """Wakes what waits in this process for a kind of committed write (staged events, stored
+    notifications). Used instead of NOTIFY: PostgreSQL makes the commits of all transactions
+    that NOTIFY, in every database of the server, wait in line for one lock, and nearly every
+    transaction here writes to the outbox. A second process of the same service is not woken;
+    it finds the rows when it next looks.
     """
-    _wake_on_release.setdefault(conn.get_server_pid(), set()).add(wake)
+
+    def __init__(self) -> None:
+        self._waiters: weakref.WeakSet[asyncio.Event] = weakref.WeakSet()
+
+    def listen(self) -> asyncio.Event:
+        """A waiter, set at every ring; forgotten with whoever holds it."""
+        waiter = asyncio.Event()
+        self._waiters.add(waiter)
+        return waiter
+
+    def ring(self) -> None:
+        """Set every waiter."""
+        for waiter in self._waiters:
+            waiter.set()
+
+    def ring_after_transaction(self, conn: Connection) -> None:
+        """Ring when `conn` is back in its pool, that is once the transaction it is in has
+        ended, so that the waiters read what it wrote."""
+        _ring_on_release.setdefault(conn.get_server_pid(), set()).add(self)
 
 
 async def _released(conn: "asyncpg.Connection[Any]") -> None:
-    """Pool reset hook: wake what waits for this connection's transaction, then reset the
-    session as asyncpg does by default. A rolled-back transaction wakes them for nothing."""
-    for wake in _wake_on_release.pop(conn.get_server_pid(), ()):
-        wake()
+    """Pool reset hook: ring for this connection's transaction, then reset the session as
+    asyncpg does by default. A rolled-back transaction rings for nothing."""
+    for bell in _ring_on_release.pop(conn.get_server_pid(), ()):
+        bell.ring()
     await conn.reset()
 
 

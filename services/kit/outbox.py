@@ -10,14 +10,13 @@ import asyncio
 import contextlib
 import json
 import logging
-import weakref
 from collections.abc import Awaitable, Callable, Iterable
 from uuid import UUID
 
 import asyncpg
 
 from contracts import ConsentBasis, Event, encode, topic_for
-from services.kit.database import Connection, wake_after_transaction
+from services.kit.database import Connection, Doorbell
 from services.kit.failpoints import crash_point
 from services.kit.publisher import Publisher
 from services.kit.telemetry import inject_context, publishing
@@ -30,6 +29,8 @@ _STAGE = (
     " VALUES ($1, $2, $3, $4, $5, $6, $7)"
 )
 Staged = tuple[UUID, str, bytes, bytes, str, str, UUID | None]
+# Rung when a transaction that staged events has ended: the relays of this process look at once.
+STAGED = Doorbell()
 
 
 def staged(event: Event, topic_prefix: str = "") -> Staged:
@@ -50,14 +51,14 @@ def staged(event: Event, topic_prefix: str = "") -> Staged:
 async def add(conn: Connection, event: Event, topic_prefix: str = "") -> None:
     """Stage `event` for publication inside the caller's transaction."""
     await conn.execute(_STAGE, *staged(event, topic_prefix))
-    wake_after_transaction(conn, _wake_relays)
+    STAGED.ring_after_transaction(conn)
 
 
 async def add_many(conn: Connection, rows: Iterable[Staged]) -> None:
     """Stage events (rows made by `staged`) for publication inside the caller's transaction,
     in the order given, in one round trip."""
     await conn.executemany(_STAGE, rows)
-    wake_after_transaction(conn, _wake_relays)
+    STAGED.ring_after_transaction(conn)
 
 
 async def backlog(pool: asyncpg.Pool) -> int:
@@ -70,15 +71,6 @@ async def backlog(pool: asyncpg.Pool) -> int:
     )
 
 
-# The relays of this process: one in a deployment, several when tests run services side by side.
-_relays: "weakref.WeakSet[OutboxRelay]" = weakref.WeakSet()
-
-
-def _wake_relays() -> None:
-    for relay in _relays:
-        relay.wake()
-
-
 class OutboxRelay:
     """Publishes staged events in commit order and marks them sent."""
 
@@ -89,10 +81,9 @@ class OutboxRelay:
         self._publisher = publisher
         self._batch = batch
         self._idle_poll_s = idle_poll_s
-        self._wake = asyncio.Event()
+        self._wake = STAGED.listen()
         # Run before each batch, e.g. to withhold events whose legal basis has lapsed.
         self.guards: list[Callable[[Connection], Awaitable[object]]] = []
-        _relays.add(self)
 
     async def run(self) -> None:
         """Relay until cancelled. Only the holder of the relay lock publishes.
@@ -150,10 +141,6 @@ class OutboxRelay:
             [r["id"] for r in rows],
         )
         return len(rows)
-
-    def wake(self) -> None:
-        """Look for staged events now rather than at the next poll."""
-        self._wake.set()
 
     async def _sleep(self) -> None:
         # asyncio.timeout, not wait_for: on Python 3.11 wait_for swallows a cancellation that

@@ -12,7 +12,5 @@ from deploy.stack import Stack
 @pytest.fixture(scope="module")
 def chaos_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     """A broker and a database server only for this module's faults."""
-    running = Stack(Path(tmp_path_factory.mktemp("chaos-stack")))
-    running.start(databases=[], topics=[])
-    yield running
-    running.stop()
+    with Stack(Path(tmp_path_factory.mktemp("chaos-stack"))) as running:
+        yield running

@@ -14,10 +14,10 @@ from uuid import UUID
 
 from contracts import Event
 from services.kit import inbox, outbox
-from services.kit.database import Connection, wake_after_transaction
+from services.kit.database import Connection
 from services.kit.handoffs import repository as repo
 from services.kit.handoffs.domain import Handoff
-from services.kit.handoffs.notifications import wake_streams
+from services.kit.handoffs.notifications import NOTIFIED
 
 
 @dataclass
@@ -76,7 +76,7 @@ class UnitOfWork:
             await repo.append_timeline(self.conn, self._timeline)
         if self._notices:
             await repo.notify(self.conn, self._notices)
-            wake_after_transaction(self.conn, wake_streams)
+            NOTIFIED.ring_after_transaction(self.conn)
         if self._claimed:
             await inbox.claim_many(self.conn, self.consumer_name, self._claimed)
         if self._staged:
