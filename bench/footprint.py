@@ -79,12 +79,15 @@ def _cpu_sources(services: Pids, infrastructure: Pids) -> dict[str, tuple[int | 
 
 
 def _rss_mb(pid: int | None) -> float | None:
+    """Resident memory of a live process; None once it is gone or exiting (a process that
+    has exited but is not yet reaped reports 0 bytes, which is no measurement)."""
     if pid is None:
         return None
     try:
-        return float(psutil.Process(pid).memory_info().rss) / 2**20
+        rss = psutil.Process(pid).memory_info().rss
     except psutil.Error:
         return None
+    return rss / 2**20 if rss > 0 else None
 
 
 def _cpu_s(pid: int | None, tree: bool) -> float | None:
