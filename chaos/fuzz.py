@@ -12,6 +12,7 @@ from typing import Any
 import schemathesis
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
+from schemathesis import BaseSchema
 from schemathesis.core.result import Ok
 
 from chaos.deployment import Deployment
@@ -42,18 +43,32 @@ def fuzz(deployment: Deployment, examples: int) -> FuzzReport:
     report = FuzzReport()
     for name, process in deployment.services.items():
         headers = deployment.headers(CALLERS[name])
+        agency = CALLERS[name].rpartition(".")[0]
         schema = schemathesis.openapi.from_url(f"{process.url}/openapi.json")
-        for result in schema.get_all_operations():
-            if not isinstance(result, Ok):
-                report.server_errors.append(f"{name}: its OpenAPI document is invalid: {result}")
-                continue
-            operation = result.ok()
-            if operation.path.endswith("/stream"):
-                continue
-            report.operations[name] += 1
-            agency = CALLERS[name].rpartition(".")[0]
-            _fuzz_operation(report, name, process.url, headers, operation, examples, agency)
+        fuzz_api(report, name, schema, process.url, headers, agency, examples)
     return report
+
+
+def fuzz_api(
+    report: FuzzReport,
+    name: str,
+    schema: BaseSchema,
+    url: str,
+    headers: dict[str, str],
+    agency: str,
+    examples: int,
+) -> None:
+    """Up to `examples` generated requests per operation of `schema`, sent to `url` with
+    `headers` (the caller's credentials), half of them acting for `agency` (blocking)."""
+    for result in schema.get_all_operations():
+        if not isinstance(result, Ok):
+            report.server_errors.append(f"{name}: its OpenAPI document is invalid: {result}")
+            continue
+        operation = result.ok()
+        if operation.path.endswith("/stream"):
+            continue
+        report.operations[name] += 1
+        _fuzz_operation(report, name, url, headers, operation, examples, agency)
 
 
 def _fuzz_operation(

@@ -8,6 +8,7 @@ SameSite=Strict (no other site's page can send it along with a request).
 """
 
 import base64
+import time
 from dataclasses import dataclass
 
 from cryptography.fernet import Fernet, InvalidToken
@@ -57,6 +58,14 @@ class SessionSeal:
         """The cookie value for `session`."""
         return self.fernet.encrypt(session.model_dump_json().encode()).decode()
 
+    def seconds_left(self, value: str) -> float:
+        """How long the session in a cookie value has left (0 if it cannot be read)."""
+        try:
+            issued = self.fernet.extract_timestamp(value)
+        except InvalidToken:
+            return 0.0
+        return max(0.0, issued + self.max_age_s - time.time())
+
     def open(self, value: str) -> Session | None:
         """The session in a cookie value; None if it was tampered with, is foreign or too old."""
         try:
@@ -70,6 +79,13 @@ def current_session(request: Request) -> Session | None:
     seal: SessionSeal = request.app.state.seal
     value = request.cookies.get(COOKIE)
     return seal.open(value) if value else None
+
+
+def session_seconds_left(request: Request) -> float:
+    """How long the session of this request's cookie has left."""
+    seal: SessionSeal = request.app.state.seal
+    value = request.cookies.get(COOKIE)
+    return seal.seconds_left(value) if value else 0.0
 
 
 def signed_in(request: Request) -> Session:

@@ -35,7 +35,7 @@ class PortalSettings(BaseSettings):
         description="Key that seals the session cookie (32+ characters); required.",
     )
     portal_session_max_age_s: int = Field(
-        default=8 * 3600, ge=60, description="How long a sign-in lasts."
+        default=8 * 3600, ge=10, description="How long a sign-in lasts."
     )
     portal_secure_cookie: bool = Field(
         default=False, description="Send the session cookie over HTTPS only (set behind TLS)."

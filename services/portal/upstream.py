@@ -73,6 +73,8 @@ class Services:
 
     async def whoami(self, api_key: str) -> Principal | None:
         """The principal holding `api_key`, asked of the configured services in turn."""
+        if not (api_key.isascii() and api_key.isprintable()):
+            return None  # no key has such characters, and no header could carry them
         headers = {"Authorization": f"Bearer {api_key}"}
         for url in self.urls.values():
             try:
@@ -94,6 +96,16 @@ class Services:
     async def post(self, session: Session, base: str, path: str, body: Mapping[str, Any]) -> Any:
         """POST a JSON body, or ServiceRefused / ServiceUnavailable."""
         return await self._call("POST", session, base, path, json=body)
+
+    async def get_own(
+        self, session: Session, path: str, params: Mapping[str, Any] | None = None
+    ) -> Any:
+        """GET from the service that hosts the signed-in principal's agency."""
+        return await self.get(session, self.of_agency(session.principal.agency), path, params)
+
+    async def post_own(self, session: Session, path: str, body: Mapping[str, Any]) -> Any:
+        """POST to the service that hosts the signed-in principal's agency."""
+        return await self.post(session, self.of_agency(session.principal.agency), path, body)
 
     async def _call(self, method: str, session: Session, base: str, path: str, **kw: Any) -> Any:
         headers = inject_context(dict(session.headers))

@@ -19,12 +19,16 @@ from pathlib import Path
 
 import httpx
 import pytest
+import schemathesis
 from axe_playwright_python.sync_playwright import Axe
+from fastapi import FastAPI
 from playwright.sync_api import Browser, BrowserContext, Page, expect, sync_playwright
 
+from chaos.fuzz import FuzzReport, fuzz_api
 from deploy.browser import CHROMIUM, LAUNCH_ARGS
 from deploy.services import ServiceProcess, portal_process
 from services.kit.identity import luhn_ok
+from services.portal.views import routers
 from tests.e2e.agencies import ALE_SOCIAL, SCHOOL
 
 pytestmark = [pytest.mark.e2e, pytest.mark.ui]
@@ -350,6 +354,68 @@ def test_the_receiver_works_a_referral_to_its_outcome_with_coded_forms(stack, br
     keep(auditor, "auditor-chain-redirected")
 
 
+def test_a_caseworker_records_a_consent_refers_on_it_and_withdraws_it(stack, browser, contexts):
+    agencies, portal = stack
+    school = open_as(browser, contexts, portal, agencies, SCHOOL_WORKER)
+    school.goto(f"{portal.url}/referrals/new")
+    school.get_by_label("Personnummer eller pseudonym").fill(new_personnummer())
+    school.get_by_role("button", name="Fortsätt").click()
+    form = school.get_by_role("form", name="Ny remiss")
+    expect(form.get_by_role("radio", name=re.compile("^Samtycke"))).to_have_count(0)
+
+    form.get_by_role("link", name="Samtycken för personen").click()
+    record = school.get_by_role("form", name="Registrera ett samtycke")
+    record.get_by_label("Lämnat av").select_option("guardian")
+    record.get_by_label("Hur samtycket lämnades").select_option("written")
+    record.get_by_role("checkbox", name="Ale kommun, socialtjänsten").check()
+    record.get_by_role("checkbox", name="Närvaro").check()
+    record.get_by_role("button", name="Registrera samtycket").click()
+    expect(school.get_by_role("status")).to_contain_text("samtycket registrerades")
+    row = school.locator("tr[data-consent]")
+    expect(row).to_have_attribute("data-standing", "in_force")
+    expect(row).to_contain_text("vårdnadshavare")
+    keep(school, "consents-recorded")
+    consents_page = school.url.split("?")[0]
+
+    # The referral form offers it as the legal basis, and a referral goes out on it.
+    school.get_by_role("link", name="Ny remiss för personen").click()
+    form = school.get_by_role("form", name="Ny remiss")
+    expect(form.get_by_role("radio", name=re.compile("^Samtycke"))).to_be_checked()
+    form.get_by_label("Mottagande myndighet").select_option(ALE_SOCIAL)
+    form.get_by_label("Anledning").select_option("absence")
+    form.get_by_role("checkbox", name="Närvaro").check()
+    form.get_by_role("button", name="Skicka remissen").click()
+    expect(school.get_by_role("status")).to_contain_text("remissen skickades")
+
+    school.goto(consents_page)
+    school.get_by_role("button", name=re.compile("^Återkalla")).click()
+    expect(school.get_by_role("status")).to_contain_text("samtycket återkallades")
+    expect(school.locator("tr[data-consent]")).to_have_attribute("data-standing", "withdrawn")
+    expect(school.get_by_role("button", name=re.compile("^Återkalla"))).to_have_count(0)
+    school.get_by_role("link", name="Ny remiss för personen").click()
+    form = school.get_by_role("form", name="Ny remiss")
+    expect(form.get_by_role("radio", name=re.compile("^Samtycke"))).to_have_count(0)
+
+
+def test_an_open_inbox_asks_for_a_new_sign_in_when_the_session_ends(
+    stack, browser, contexts, tmp_path
+):
+    agencies, _ = stack
+    short = portal_process(agencies, tmp_path)
+    short.extra_env["SAMVERKAN_PORTAL_SESSION_MAX_AGE_S"] = "10"
+    short.start()
+    try:
+        social = open_as(browser, contexts, short, agencies, SOCIAL_WORKER)
+        social.goto(f"{short.url}/inbox")
+        mark_loaded(social)
+        # The live stream ends with the session; the page then asks for a sign-in that
+        # returns to the inbox, instead of going on looking live.
+        expect(social).to_have_url(f"{short.url}/sign-in?next=%2Finbox", timeout=40_000)
+        expect(social.get_by_text("Du behöver logga in")).to_be_visible()
+    finally:
+        short.stop()
+
+
 def test_every_main_page_passes_axe_in_swedish_and_english(stack, browser, contexts):
     agencies, portal = stack
     referral_id, subject = referral_by_api(agencies)
@@ -363,6 +429,7 @@ def test_every_main_page_passes_axe_in_swedish_and_english(stack, browser, conte
             "new-referral-person": "/referrals/new",
             "new-referral-form": f"/referrals/new?subject={subject}",
             "timeline": f"/subjects/{subject}/timeline",
+            "consents": f"/subjects/{subject}/consents",
         },
         SOCIAL_WORKER: {
             "referral-actions": f"/referrals/{referral_id}",
@@ -375,7 +442,7 @@ def test_every_main_page_passes_axe_in_swedish_and_english(stack, browser, conte
         },
     }
     # Every page in Swedish; the English text fits the same markup, so a few pages suffice.
-    english = {"sign-in", "new-referral-form", "referral-actions", "audit"}
+    english = {"sign-in", "new-referral-form", "consents", "referral-actions", "audit"}
     for lang in ("sv", "en"):
         anonymous = browser.new_context(locale="sv-SE")
         contexts.append(anonymous)
@@ -462,3 +529,26 @@ def test_the_portal_refuses_what_a_browser_must_not_do(stack):
         http.post("/sign-in", data={"api_key": agencies.api_keys[SCHOOL_WORKER]})
         assert http.get("/audit").status_code == 403, "caseworkers are not auditors"
         assert http.get("/inbox/rows?role=sender").status_code == 200
+
+
+@pytest.mark.parametrize("principal", [SCHOOL_WORKER, "auditor"])
+def test_the_portal_answers_generated_requests_without_a_server_error(stack, principal):
+    """Every page and form of the portal, fuzzed from its OpenAPI document with a signed-in
+    session: refusals are pages with a 4xx, never a server error."""
+    agencies, portal = stack
+    signed = httpx.post(
+        f"{portal.url}/sign-in", data={"api_key": agencies.api_keys[principal]}, timeout=30
+    )
+    assert signed.status_code == 303
+    cookie = {"Cookie": f"samverkan_session={signed.cookies['samverkan_session']}"}
+    # The portal serves no OpenAPI document; its routes give the same one here.
+    app = FastAPI()
+    for router in routers():
+        app.include_router(router)
+    schema = schemathesis.openapi.from_dict(app.openapi())
+    report = FuzzReport()
+    agency = principal.rpartition(".")[0]
+    fuzz_api(report, "portal", schema, portal.url, cookie, agency, examples=15)
+    assert report.operations["portal"] >= 20, "the portal's OpenAPI document lists its pages"
+    assert report.requests["portal"] >= report.operations["portal"]
+    assert not report.server_errors, "\n".join(report.server_errors)

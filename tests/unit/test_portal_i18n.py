@@ -12,6 +12,7 @@ from contracts.lifecycle import ReferralState
 from contracts.topics import HANDOFFS
 from services.portal.actions import ACTIONS
 from services.portal.i18n import CODES, MESSAGES, Texts, choose_language
+from services.portal.views import consents
 
 pytestmark = [pytest.mark.unit, pytest.mark.ui]
 
@@ -62,6 +63,8 @@ def test_every_message_a_template_names_is_in_the_catalogue():
     named |= {f"action.{a.path}" for a in ACTIONS.values()}
     named |= {f"field.{a.field}" for a in ACTIONS.values() if a.field}
     named |= {f"basis.{kind}" for kind in ("consent", "legal_duty", "necessary_disclosure")}
+    named |= {f"consents.done.{done}" for done in consents.DONE}
+    named |= {f"consents.{standing}" for standing in consents.STANDINGS}
     named = {key for key in named if not key.endswith(".")}  # dynamic: added above
     assert named, "no template names a message"
     assert not sorted(named - set(MESSAGES))

@@ -29,6 +29,17 @@ def test_a_sealed_session_opens_again_and_hides_the_key():
     assert seal.open(value) == SESSION
 
 
+def test_a_session_knows_how_long_it_has_left():
+    seal = SessionSeal.from_secret(SECRET, 3600)
+    issued = int(time.time()) - 600
+    value = seal.fernet.encrypt_at_time(SESSION.model_dump_json().encode(), issued).decode()
+    assert 2990 <= seal.seconds_left(value) <= 3000
+    old = seal.fernet.encrypt_at_time(SESSION.model_dump_json().encode(), issued - 3600)
+    assert seal.seconds_left(old.decode()) == 0
+    assert seal.seconds_left(value[:-6] + ("A" if value[-6] != "A" else "B") + value[-5:]) == 0
+    assert seal.seconds_left("not a token") == 0
+
+
 def test_a_tampered_foreign_or_old_cookie_is_no_session():
     seal = SessionSeal.from_secret(SECRET, 3600)
     value = seal.seal(SESSION)

@@ -54,7 +54,19 @@
     changed.add(JSON.parse(message.data).referral_id);
     refresh();
   });
-  source.addEventListener("error", () => {
-    document.body.dataset.live = "reconnecting";
+  source.addEventListener("error", async () => {
+    if (source.readyState !== EventSource.CLOSED) {
+      document.body.dataset.live = "reconnecting";
+      return;
+    }
+    // The browser gave up: the portal answered with something other than a stream. If the
+    // session has ended, ask for a sign-in that returns here; otherwise say so.
+    document.body.dataset.live = "stopped";
+    const answer = await fetch(table.dataset.liveRows, { credentials: "same-origin" });
+    if (answer.redirected && new URL(answer.url).pathname === "/sign-in") {
+      location.assign("/sign-in?next=" + encodeURIComponent(location.pathname + location.search));
+      return;
+    }
+    status.textContent = status.dataset.stopped;
   });
 })();

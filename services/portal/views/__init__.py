@@ -2,9 +2,9 @@
 
 from fastapi import APIRouter
 
-from services.portal.views import audit, handoffs, sign_in
+from services.portal.views import audit, consents, handoffs, sign_in
 
 
 def routers() -> list[APIRouter]:
     """Every page of the portal."""
-    return [sign_in.router(), handoffs.router(), audit.router()]
+    return [sign_in.router(), handoffs.router(), consents.router(), audit.router()]

@@ -17,7 +17,7 @@ from services.portal.session import Session
 from services.portal.settings import PortalSettings
 from services.portal.upstream import Services
 from services.portal.verification import ChainVerification
-from services.portal.views.common import LOCAL_TIME, Auditor, page, see_other, services_of
+from services.portal.views.common import LOCAL_TIME, Auditor, Subject, page, see_other, services_of
 
 # Proofs are fetched a few at a time: a long chain must not flood the audit service.
 PROOF_CONCURRENCY = 4
@@ -109,7 +109,7 @@ def router() -> APIRouter:
         return page(request, "chain.html", chains=[(found, checked)], title_id=str(referral_id))
 
     @routes.get("/subjects/{subject}", response_class=HTMLResponse)
-    async def subject_chains(request: Request, session: Auditor, subject: str) -> HTMLResponse:
+    async def subject_chains(request: Request, session: Auditor, subject: Subject) -> HTMLResponse:
         """Every chain about a subject, each verified."""
         services = services_of(request)
         found = await services.get(session, services.audit, f"/audit/subjects/{subject}/chains")

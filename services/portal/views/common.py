@@ -1,11 +1,13 @@
 """What every page shares: templates with the catalogue, the signed-in principal, errors."""
 
+import re
 from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo
 
 from fastapi import Depends, Request
+from fastapi import Path as InPath
 from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.templating import Jinja2Templates
 
@@ -19,6 +21,9 @@ TEMPLATES = Path(__file__).resolve().parents[1] / "templates"
 LOCAL_TIME = ZoneInfo("Europe/Stockholm")
 
 SignedIn = Annotated[Session, Depends(signed_in)]
+PSEUDONYM = re.compile(r"^[0-9a-f]{64}$")
+#: A person in an address: always the pseudonym, never a personnummer.
+Subject = Annotated[str, InPath(pattern=PSEUDONYM.pattern)]
 
 
 class RoleRefused(Exception):

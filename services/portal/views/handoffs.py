@@ -2,7 +2,7 @@
 subject's timeline. Each page reads from, and each form writes to, the service that hosts
 the caseworker's agency."""
 
-import re
+import asyncio
 from collections.abc import AsyncIterator
 from datetime import UTC, date, datetime
 from typing import Annotated, Any
@@ -23,11 +23,19 @@ from contracts.envelope import DisclosureProvision, LegalDuty
 from contracts.lifecycle import ReferralState
 from services.kit.agencies import Agency
 from services.portal import actions
-from services.portal.session import Session
+from services.portal.session import Session, session_seconds_left
 from services.portal.upstream import ServiceRefused
-from services.portal.views.common import Caseworker, page, see_other, services_of, texts
+from services.portal.views.common import (
+    PSEUDONYM,
+    Caseworker,
+    Subject,
+    page,
+    see_other,
+    services_of,
+    texts,
+)
+from services.portal.views.consents import standing
 
-PSEUDONYM = re.compile(r"^[0-9a-f]{64}$")
 # What a handoff's page confirms besides its own actions: it was sent, reported, redirected.
 DONE_ELSEWHERE = ("sent", "reported", "redirect")
 Role = Annotated[str, Query(pattern="^(receiver|sender)$")]
@@ -49,8 +57,8 @@ async def _handoffs(
     if mine:
         params["caseworker"] = session.principal.id
     services = services_of(request)
-    found: list[dict[str, Any]] = await services.get(
-        session, services.of_agency(agency), f"/agencies/{agency}/inbox", params
+    found: list[dict[str, Any]] = await services.get_own(
+        session, f"/agencies/{agency}/inbox", params
     )
     return found
 
@@ -58,13 +66,7 @@ async def _handoffs(
 def _valid_consents(consents: list[dict[str, Any]], agency: str) -> list[dict[str, Any]]:
     """The consents this agency recorded that are in force now: those it may refer on."""
     now = datetime.now(UTC)
-
-    def in_force(consent: dict[str, Any]) -> bool:
-        valid_from = datetime.fromisoformat(consent["valid_from"])
-        valid_until = datetime.fromisoformat(consent["valid_until"])
-        return consent["withdrawn_at"] is None and valid_from <= now < valid_until
-
-    return [c for c in consents if c["recorded_by"] == agency and in_force(c)]
+    return [c for c in consents if c["recorded_by"] == agency and standing(c, now) == "in_force"]
 
 
 def router() -> APIRouter:
@@ -124,9 +126,21 @@ def router() -> APIRouter:
             request.headers.get("last-event-id"),
         )
 
+        # The stream ends with the session, so that a page left open cannot outlive it:
+        # the browser's reconnection then finds no session and the page asks for a sign-in.
+        ends_at = asyncio.get_running_loop().time() + session_seconds_left(request)
+
         async def relay() -> AsyncIterator[bytes]:
+            chunks = answer.aiter_raw()
             try:
-                async for chunk in answer.aiter_raw():
+                while True:
+                    # Bounded per chunk, never across a yield (a timeout must not fire
+                    # while the response is sending a chunk, outside this frame).
+                    try:
+                        async with asyncio.timeout_at(ends_at):
+                            chunk = await anext(chunks)
+                    except (StopAsyncIteration, TimeoutError):
+                        return
                     yield chunk
             finally:
                 await answer.aclose()
@@ -147,9 +161,8 @@ def router() -> APIRouter:
     ) -> HTMLResponse:
         agency = session.principal.agency
         services = services_of(request)
-        handoff = await services.get(
+        handoff = await services.get_own(
             session,
-            services.of_agency(agency),
             f"/referrals/{referral_id}",
             {"agency": agency},
         )
@@ -193,9 +206,8 @@ def router() -> APIRouter:
         services = services_of(request)
         consents: list[dict[str, Any]] = []
         if subject is not None and PSEUDONYM.match(subject):
-            found = await services.get(
+            found = await services.get_own(
                 session,
-                services.of_agency(agency),
                 f"/agencies/{agency}/subjects/{subject}/consents",
             )
             consents = _valid_consents(found, agency)
@@ -241,9 +253,8 @@ def router() -> APIRouter:
         agency = session.principal.agency
         services = services_of(request)
         try:
-            registered = await services.post(
+            registered = await services.post_own(
                 session,
-                services.of_agency(agency),
                 "/subjects",
                 {"agency": agency, "personnummer": person},
             )
@@ -281,7 +292,7 @@ def router() -> APIRouter:
             "respond_within_days": respond_within_days,
         }
         try:
-            sent = await services.post(session, services.of_agency(agency), "/referrals", body)
+            sent = await services.post_own(session, "/referrals", body)
         except ServiceRefused as refused:
             return await referral_form(request, session, subject, refused.detail, refused.status)
         return see_other(f"/referrals/{sent['referral_id']}?done=sent")
@@ -292,9 +303,8 @@ def router() -> APIRouter:
         agency = session.principal.agency
         services = services_of(request)
         try:
-            sent = await services.post(
+            sent = await services.post_own(
                 session,
-                services.of_agency(agency),
                 path,
                 {"school": agency, "subject": subject, **body},
             )
@@ -371,7 +381,7 @@ def router() -> APIRouter:
         }
         path = f"/referrals/{referral_id}/redirect"
         try:
-            opened = await services.post(session, services.of_agency(agency), path, body)
+            opened = await services.post_own(session, path, body)
         except ServiceRefused as refused:
             return await referral_page(
                 request, session, referral_id, error=refused.detail, status_code=refused.status
@@ -394,10 +404,8 @@ def router() -> APIRouter:
                 request, session, referral_id, error=texts(request)("field.choose"),
                 status_code=422,
             )  # fmt: skip
-        services = services_of(request)
-        base = services.of_agency(session.principal.agency)
         try:
-            await services.post(session, base, f"/referrals/{referral_id}/{path}", body)
+            await services_of(request).post_own(session, f"/referrals/{referral_id}/{path}", body)
         except ServiceRefused as refused:
             return await referral_page(
                 request, session, referral_id, error=refused.detail, status_code=refused.status
@@ -405,13 +413,12 @@ def router() -> APIRouter:
         return see_other(f"/referrals/{referral_id}?done={path}")
 
     @routes.get("/subjects/{subject}/timeline", response_class=HTMLResponse)
-    async def timeline(request: Request, session: Caseworker, subject: str) -> Response:
+    async def timeline(request: Request, session: Caseworker, subject: Subject) -> Response:
         """Every handoff about the subject that the agency may see, across agencies."""
         agency = session.principal.agency
         services = services_of(request)
-        entries = await services.get(
+        entries = await services.get_own(
             session,
-            services.of_agency(agency),
             f"/agencies/{agency}/subjects/{subject}/timeline",
         )
         return page(request, "timeline.html", subject=subject, entries=entries)

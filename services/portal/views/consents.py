@@ -1,0 +1,140 @@
+"""The consents a person gave: listed, recorded and withdrawn by a caseworker of the agency
+that holds them (a signed paper form, a documented conversation). A consent in force is what
+a referral may be sent on; withdrawing one stops all sharing under it."""
+
+from datetime import date, datetime, time, timedelta
+from typing import Annotated, Any
+from uuid import UUID
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import HTMLResponse, RedirectResponse
+
+from contracts.codes import ConsentGiver, ConsentMethod, DataCategory, HandoffKind
+from services.portal.session import Session
+from services.portal.upstream import ServiceRefused
+from services.portal.views.common import (
+    LOCAL_TIME,
+    Caseworker,
+    Subject,
+    page,
+    see_other,
+    services_of,
+)
+
+DONE = ("recorded", "withdrawn")
+STANDINGS = ("in_force", "withdrawn", "expired", "pending")
+
+
+def standing(consent: dict[str, Any], now: datetime) -> str:
+    """Whether a consent is in force, withdrawn, expired or not yet valid."""
+    if consent["withdrawn_at"] is not None:
+        return "withdrawn"
+    if now >= datetime.fromisoformat(consent["valid_until"]):
+        return "expired"
+    if now < datetime.fromisoformat(consent["valid_from"]):
+        return "pending"
+    return "in_force"
+
+
+def end_of_day(day: date) -> str:
+    """The last moment of `day` in Swedish local time: a consent valid "until" a date covers
+    that whole date."""
+    return datetime.combine(day, time.max, LOCAL_TIME).isoformat()
+
+
+def router() -> APIRouter:
+    """Routes of the consent page."""
+    routes = APIRouter()
+
+    async def consents_page(
+        request: Request,
+        session: Session,
+        subject: str,
+        done: str | None = None,
+        error: str | None = None,
+        status_code: int = 200,
+    ) -> HTMLResponse:
+        agency = session.principal.agency
+        services = services_of(request)
+        found = await services.get_own(
+            session,
+            f"/agencies/{agency}/subjects/{subject}/consents",
+        )
+        now = datetime.now(LOCAL_TIME)
+        return page(
+            request,
+            "consents.html",
+            status_code,
+            subject=subject,
+            consents=[{**c, "standing": standing(c, now)} for c in found],
+            recipients=[
+                a
+                for a in services.registry.all()
+                if HandoffKind.REFERRAL in a.receives and a.id != agency
+            ],
+            givers=[g.value for g in ConsentGiver],
+            methods=[m.value for m in ConsentMethod],
+            categories=[c.value for c in DataCategory],
+            default_until=(now + timedelta(days=365)).date().isoformat(),
+            done=done if done in DONE else None,
+            error=error,
+        )
+
+    @routes.get("/subjects/{subject}/consents", response_class=HTMLResponse)
+    async def consents(
+        request: Request, session: Caseworker, subject: Subject, done: str | None = None
+    ) -> HTMLResponse:
+        """The person's consents that the agency recorded or is named in; a form for a new
+        one."""
+        return await consents_page(request, session, subject, done)
+
+    @routes.post("/subjects/{subject}/consents", response_model=None)
+    async def record(
+        request: Request,
+        session: Caseworker,
+        subject: Subject,
+        given_by: Annotated[ConsentGiver, Form()],
+        method: Annotated[ConsentMethod, Form()],
+        recipients: Annotated[list[str], Form()],
+        data_categories: Annotated[list[DataCategory], Form()],
+        valid_until: Annotated[date, Form()],
+    ) -> HTMLResponse | RedirectResponse:
+        """Record a consent the person gave to the caseworker's agency."""
+        body = {
+            "agency": session.principal.agency,
+            "subject": subject,
+            "given_by": given_by.value,
+            "method": method.value,
+            "recipients": recipients,
+            "data_categories": [c.value for c in data_categories],
+            "valid_until": end_of_day(valid_until),
+        }
+        return await call(request, session, subject, "/consents", body, "recorded")
+
+    @routes.post("/subjects/{subject}/consents/{consent_id}/withdraw", response_model=None)
+    async def withdraw(
+        request: Request, session: Caseworker, subject: Subject, consent_id: UUID
+    ) -> HTMLResponse | RedirectResponse:
+        """Withdraw a consent the agency recorded: nothing more is shared under it."""
+        body = {"agency": session.principal.agency}
+        path = f"/consents/{consent_id}/withdraw"
+        return await call(request, session, subject, path, body, "withdrawn")
+
+    async def call(
+        request: Request,
+        session: Session,
+        subject: str,
+        path: str,
+        body: dict[str, Any],
+        done: str,
+    ) -> HTMLResponse | RedirectResponse:
+        services = services_of(request)
+        try:
+            await services.post_own(session, path, body)
+        except ServiceRefused as refused:
+            return await consents_page(
+                request, session, subject, error=refused.detail, status_code=refused.status
+            )
+        return see_other(f"/subjects/{subject}/consents?done={done}")
+
+    return routes
