@@ -61,12 +61,15 @@ def subscribe(
     session_timeout_ms: int = 10_000,
     batch_max: int = 100,
     batch_wait_ms: int = 10,
+    fetch_min_bytes: int = 1,
+    fetch_max_wait_ms: int = 500,
 ) -> None:
     """Feed `topics` to `consumer` in consumer group `group_id`, in batches of what has
     arrived (at most `batch_max`), committing the offsets after each batch's effects.
 
     An idle subscriber polls every `batch_wait_ms` (FastStream sleeps that long after an empty
-    poll), which bounds the delay it adds to a message that arrives while it is idle.
+    poll), which bounds the delay it adds to a message that arrives while it is idle. The
+    broker holds a fetch until `fetch_min_bytes` have arrived or `fetch_max_wait_ms` passed.
     """
     subscriber = broker.subscriber(
         # Declared by the deployment, which alone may create topics: no create call per start.
@@ -79,6 +82,8 @@ def subscribe(
         batch=True,
         max_records=batch_max,
         batch_timeout_ms=batch_wait_ms,
+        fetch_min_bytes=fetch_min_bytes,
+        fetch_max_wait_ms=fetch_max_wait_ms,
         decoder=_not_decoded,
     )
 

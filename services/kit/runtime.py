@@ -71,6 +71,8 @@ class Runtime:
             kafka.session_timeout_ms,
             kafka.batch_max,
             kafka.batch_wait_ms,
+            kafka.fetch_min_bytes,
+            kafka.fetch_max_wait_ms,
         )
         return consumer
 
