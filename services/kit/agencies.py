@@ -1,5 +1,6 @@
 """The agency registry: which agencies exist, where they are, what they receive, who hosts them."""
 
+from collections.abc import Collection
 from pathlib import Path
 
 import yaml
@@ -44,6 +45,10 @@ class AgencyRegistry:
     def hosted_by(self, service: str) -> frozenset[str]:
         """Ids of the agencies a service hosts."""
         return frozenset(a.id for a in self._by_id.values() if a.service == service)
+
+    def receivers(self, kind: HandoffKind, excluding: Collection[str] = ()) -> list[Agency]:
+        """The agencies that receive handoffs of `kind`, but those in `excluding`."""
+        return [a for a in self._by_id.values() if kind in a.receives and a.id not in excluding]
 
     def receiver_in(self, municipality: str, kind: HandoffKind) -> Agency | None:
         """The agency in `municipality` that receives handoffs of `kind` (e.g. its KAA unit)."""

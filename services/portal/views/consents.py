@@ -42,6 +42,19 @@ def end_of_day(day: date) -> str:
     return datetime.combine(day, time.max, LOCAL_TIME).isoformat()
 
 
+async def subject_consents(
+    request: Request, session: Session, subject: str
+) -> list[dict[str, Any]]:
+    """The person's consents the signed-in agency recorded or is named in, each with its
+    `standing` now."""
+    agency = session.principal.agency
+    found = await services_of(request).get_own(
+        session, f"/agencies/{agency}/subjects/{subject}/consents"
+    )
+    now = datetime.now(LOCAL_TIME)
+    return [{**c, "standing": standing(c, now)} for c in found]
+
+
 def router() -> APIRouter:
     """Routes of the consent page."""
     routes = APIRouter()
@@ -55,27 +68,17 @@ def router() -> APIRouter:
         status_code: int = 200,
     ) -> HTMLResponse:
         agency = session.principal.agency
-        services = services_of(request)
-        found = await services.get_own(
-            session,
-            f"/agencies/{agency}/subjects/{subject}/consents",
-        )
-        now = datetime.now(LOCAL_TIME)
         return page(
             request,
             "consents.html",
             status_code,
             subject=subject,
-            consents=[{**c, "standing": standing(c, now)} for c in found],
-            recipients=[
-                a
-                for a in services.registry.all()
-                if HandoffKind.REFERRAL in a.receives and a.id != agency
-            ],
+            consents=await subject_consents(request, session, subject),
+            recipients=services_of(request).registry.receivers(HandoffKind.REFERRAL, {agency}),
             givers=[g.value for g in ConsentGiver],
             methods=[m.value for m in ConsentMethod],
             categories=[c.value for c in DataCategory],
-            default_until=(now + timedelta(days=365)).date().isoformat(),
+            default_until=(datetime.now(LOCAL_TIME) + timedelta(days=365)).date().isoformat(),
             done=done if done in DONE else None,
             error=error,
         )

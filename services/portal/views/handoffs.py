@@ -4,7 +4,7 @@ the caseworker's agency."""
 
 import asyncio
 from collections.abc import AsyncIterator
-from datetime import UTC, date, datetime
+from datetime import date
 from typing import Annotated, Any
 from uuid import UUID
 
@@ -34,7 +34,7 @@ from services.portal.views.common import (
     services_of,
     texts,
 )
-from services.portal.views.consents import standing
+from services.portal.views.consents import subject_consents
 
 # What a handoff's page confirms besides its own actions: it was sent, reported, redirected.
 DONE_ELSEWHERE = ("sent", "reported", "redirect")
@@ -61,12 +61,6 @@ async def _handoffs(
         session, f"/agencies/{agency}/inbox", params
     )
     return found
-
-
-def _valid_consents(consents: list[dict[str, Any]], agency: str) -> list[dict[str, Any]]:
-    """The consents this agency recorded that are in force now: those it may refer on."""
-    now = datetime.now(UTC)
-    return [c for c in consents if c["recorded_by"] == agency and standing(c, now) == "in_force"]
 
 
 def router() -> APIRouter:
@@ -175,11 +169,7 @@ def router() -> APIRouter:
             offered=actions.offered(handoff["allowed_actions"]),
             # A rejected or failed referral may be passed on, as a new referral, to another
             # agency; on the same legal basis, which must also cover that agency.
-            redirect_to=[
-                a
-                for a in services.registry.all()
-                if HandoffKind.REFERRAL in a.receives and a.id not in others
-            ]
+            redirect_to=services.registry.receivers(HandoffKind.REFERRAL, others)
             if "ReferralRedirected" in handoff["allowed_actions"]
             else [],
             reasons=[r.value for r in ReferralReason],
@@ -206,17 +196,18 @@ def router() -> APIRouter:
         services = services_of(request)
         consents: list[dict[str, Any]] = []
         if subject is not None and PSEUDONYM.match(subject):
-            found = await services.get_own(
-                session,
-                f"/agencies/{agency}/subjects/{subject}/consents",
-            )
-            consents = _valid_consents(found, agency)
+            # What the agency may refer on: the consents it recorded that are in force.
+            consents = [
+                c
+                for c in await subject_consents(request, session, subject)
+                if c["recorded_by"] == agency and c["standing"] == "in_force"
+            ]
         else:
             subject = None
         registry = services.registry
 
         def receiving(kind: HandoffKind) -> list[Agency]:
-            return [a for a in registry.all() if kind in a.receives and a.id != agency]
+            return registry.receivers(kind, {agency})
 
         own = registry.get(agency)
         return page(
