@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from tests.structure.openapi_snapshot import SNAPSHOTS, SERVICE_NAMES, openapi_of
+from tests.structure.openapi_snapshot import SERVICE_NAMES, SNAPSHOTS, openapi_of
 
 pytestmark = [pytest.mark.unit, pytest.mark.structure]
 
