@@ -31,7 +31,7 @@ from contracts.codes import HandoffKind
 from contracts.lifecycle import OPENING_EVENTS, ReferralState, Side, find_transition
 from contracts.topics import DEAD_LETTER, HANDOFFS
 from deploy.deadletters import DeadLetter, read_dead_letters
-from services.kit.handoffs.service import SYSTEM_EVENTS
+from services.features.handoffs.service import SYSTEM_EVENTS
 
 AGENCY_SERVICES = ("school", "social", "employment")
 HANDOFF_EVENT_TYPES = frozenset(e.model_fields["event_type"].default for e in HANDOFFS.events)

@@ -18,7 +18,7 @@ from chaos.deployment import Deployment
 from contracts.topics import CONSENTS, EVENT_TOPICS, HANDOFFS, PARTICIPATION, Topic
 
 #: The consumer groups of each service (``samverkan.<service>.<consumer>``) and what they read,
-#: as the services subscribe them (services.kit.handoffs.part, services.audit.part,
+#: as the services subscribe them (services.features.handoffs.part, services.audit.part,
 #: services.reporting.part).
 SUBSCRIPTIONS: dict[str, dict[str, tuple[Topic, ...]]] = {
     **{

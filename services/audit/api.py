@@ -33,6 +33,7 @@ from services.audit.service import AuditLog, NotInLog
 from services.kit.access_log import log_reads
 from services.kit.auth import Principal, current_principal
 from services.kit.database import Connection
+from services.kit.provided import provided_in
 from services.kit.settings import ServiceSettings
 
 Format = Literal["json", "text"]
@@ -52,7 +53,7 @@ Auditor = Annotated[Principal, Depends(auditor)]
 
 def log_of(request: Request) -> AuditLog:
     """The service's audit log."""
-    log: AuditLog = request.app.state.audit
+    log: AuditLog = provided_in(request.app, AuditLog)
     return log
 
 
@@ -72,7 +73,7 @@ async def _log_reads(
     records: Iterable[tuple[str, UUID | None]],
 ) -> None:
     """Stage the reads in the read's own transaction (`AuditLog.reading`)."""
-    settings: ServiceSettings = request.app.state.settings
+    settings = provided_in(request.app, ServiceSettings)
     await log_reads(
         conn, principal, None, AccessedResource.AUDIT_CHAIN, records, settings.kafka.topic_prefix
     )

@@ -64,6 +64,16 @@ def chain_hash(previous: bytes, leaf: bytes) -> bytes:
 
 
 @dataclass(frozen=True)
+class Received:
+    """An event as it arrived: its exact bytes and where in the log of topics they were."""
+
+    topic: str
+    partition: int
+    offset: int
+    value: bytes
+
+
+@dataclass(frozen=True)
 class Entry:
     """One appended entry: the event as received, where from, and its hashes."""
 

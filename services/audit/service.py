@@ -12,7 +12,7 @@ from uuid import UUID
 import asyncpg
 from asyncpg.transaction import Transaction
 
-from contracts import Event, utc_now
+from contracts import utc_now
 from services.audit import chains, domain, exported
 from services.audit import repository as repo
 from services.audit.chains import Chain, Recorded
@@ -21,11 +21,12 @@ from services.audit.domain import (
     Mismatch,
     Node,
     Problem,
+    Received,
     Verifier,
 )
 from services.audit.heads import SignedTreeHead, Signer, TreeHead
-from services.kit.consumer import Delivery, Refused, current_delivery
 from services.kit.database import Connection
+from services.kit.refusals import Refused
 
 
 class NotInLog(LookupError):
@@ -79,32 +80,15 @@ class Recorder:
     pool: asyncpg.Pool
     signer: Signer
 
-    async def record(self, conn: Connection, event: Event) -> None:
-        """Kafka handler: append the event exactly as it was received, where it came from."""
-        delivery = current_delivery.get()
-        try:
-            delivery.value.decode()
-        except UnicodeDecodeError as exc:
-            raise Refused("not_utf8", f"the audit log keeps UTF-8 JSON only: {exc}") from exc
-        await repo.append(
-            conn,
-            self.signer,
-            utc_now(),
-            [(delivery.topic, delivery.partition, delivery.offset, delivery.value)],
-        )
-
-    async def record_many(
-        self, conn: Connection, received: Sequence[tuple[Event, Delivery]]
-    ) -> None:
-        """Kafka batch handler: append a batch of events in one append (one head lock, one
-        signature), each exactly as it was received."""
-        records = []
-        for _, delivery in received:
+    async def record(self, conn: Connection, received: Sequence[Received]) -> None:
+        """Append events exactly as they were received, with where they came from, in one
+        append (one head lock, one signature)."""
+        for one in received:
             try:
-                delivery.value.decode()
+                one.value.decode()
             except UnicodeDecodeError as exc:
                 raise Refused("not_utf8", f"the audit log keeps UTF-8 JSON only: {exc}") from exc
-            records.append((delivery.topic, delivery.partition, delivery.offset, delivery.value))
+        records = [(one.topic, one.partition, one.offset, one.value) for one in received]
         await repo.append(conn, self.signer, utc_now(), records)
 
     async def sign_head(self) -> SignedTreeHead:

@@ -7,6 +7,7 @@ from datetime import date
 from typing import Annotated
 from uuid import UUID
 
+import asyncpg
 from fastapi import APIRouter, HTTPException, Query, Request
 from pydantic import BaseModel, Field
 
@@ -19,11 +20,16 @@ from services.employment.participation import (
     ParticipationRefused,
     reported_municipality,
 )
+from services.features.handoffs.service import HandoffDesk
+from services.features.subjects.api import subject_of
+from services.features.subjects.schemas import SubjectInput
+from services.kit.access_log import Purpose, authorise_read, logged
 from services.kit.agencies import AgencyRegistry
 from services.kit.auth import require_act
-from services.kit.handoffs.api import Caller, desk_of, pool_of, subject_of
-from services.kit.handoffs.reads import Purpose, authorise_read, logged
-from services.kit.handoffs.schemas import Act, SubjectInput
+from services.kit.dependencies import Caller
+from services.kit.identity import Pseudonymizer
+from services.kit.provided import provided_in
+from services.kit.schemas import Act
 from services.kit.settings import ServiceSettings
 
 STATUS_OF_REFUSAL = {
@@ -90,7 +96,7 @@ class ParticipationView(BaseModel):
 
 def participation_desk(request: Request) -> ParticipationDesk:
     """The participation use cases, staging events under this service's topic prefix."""
-    settings: ServiceSettings = request.app.state.settings
+    settings = provided_in(request.app, ServiceSettings)
     return ParticipationDesk(topic_prefix=settings.kafka.topic_prefix)
 
 
@@ -105,7 +111,7 @@ def refusals() -> Iterator[None]:
 
 
 def _hosted(request: Request, agency: str) -> None:
-    if agency not in desk_of(request).hosted:
+    if agency not in provided_in(request.app, HandoffDesk).hosted:
         raise HTTPException(403, {"error": "not_hosted", "detail": f"{agency} is not served here"})
 
 
@@ -119,11 +125,13 @@ def participation_router() -> APIRouter:
         protected identity (the agency's own municipality is reported instead)."""
         require_act(caller, body.agency)
         _hosted(request, body.agency)
-        registry: AgencyRegistry = request.app.state.registry
+        registry: AgencyRegistry = provided_in(request.app, AgencyRegistry)
         agency = registry.get(body.agency)
         assert agency is not None  # hosted agencies are registered
-        async with pool_of(request).acquire() as conn, conn.transaction():
-            subject, protected = await subject_of(conn, request, body, body.agency)
+        async with provided_in(request.app, asyncpg.Pool).acquire() as conn, conn.transaction():
+            subject, protected = await subject_of(
+                conn, provided_in(request.app, Pseudonymizer), body, body.agency
+            )
             with refusals():
                 participation = await participation_desk(request).enrol(
                     conn, body.agency, subject, body.gender, body.age_band,
@@ -139,7 +147,7 @@ def participation_router() -> APIRouter:
         """Record that the participant left, with the outcome at exit."""
         require_act(caller, body.agency)
         _hosted(request, body.agency)
-        async with pool_of(request).acquire() as conn, conn.transaction():
+        async with provided_in(request.app, asyncpg.Pool).acquire() as conn, conn.transaction():
             with refusals():
                 participation = await participation_desk(request).exit(
                     conn, participation_id, body.agency, body.exited_on, body.outcome
@@ -153,7 +161,7 @@ def participation_router() -> APIRouter:
         """Record where a former participant is, some months after leaving."""
         require_act(caller, body.agency)
         _hosted(request, body.agency)
-        async with pool_of(request).acquire() as conn, conn.transaction():
+        async with provided_in(request.app, asyncpg.Pool).acquire() as conn, conn.transaction():
             with refusals():
                 participation = await participation_desk(request).follow_up(
                     conn, participation_id, body.agency, body.months_after_exit, body.outcome
@@ -170,7 +178,7 @@ def participation_router() -> APIRouter:
     ) -> ParticipationView:
         """One participation, as the agency that recorded it sees it."""
         authorise_read(request, caller, agency)
-        async with pool_of(request).acquire() as conn:
+        async with provided_in(request.app, asyncpg.Pool).acquire() as conn:
             participation = await participation_desk(request).get(conn, participation_id)
         if participation is None or participation.agency != agency:
             raise HTTPException(404, {"error": "not_found", "detail": "no such participation"})

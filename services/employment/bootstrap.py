@@ -5,7 +5,7 @@ from fastapi import FastAPI
 from services.employment import participation
 from services.employment.api import participation_router
 from services.employment.settings import EmploymentSettings
-from services.kit import handoffs
+from services.features import loop
 from services.kit.app import build_app, serve
 
 
@@ -15,9 +15,9 @@ def create_app(settings: EmploymentSettings | None = None) -> FastAPI:
     return build_app(
         settings,
         title="Samverkan employment service",
-        parts=[handoffs.install],
-        routers=[*handoffs.routers(), participation_router()],
-        migrations=[*handoffs.MIGRATIONS, participation.MIGRATIONS],
+        parts=loop.parts(),
+        routers=[*loop.routers(), participation_router()],
+        migrations=[*loop.migrations(), participation.MIGRATIONS],
     )
 
 

@@ -5,19 +5,22 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator, Sequence
 from pathlib import Path
-from typing import Annotated
 
+import asyncpg
 import uvicorn
-from fastapi import APIRouter, Depends, FastAPI, Request
+from fastapi import APIRouter, FastAPI
 
 from services.kit import failpoints, outbox
+from services.kit.access_log import ReadLog
 from services.kit.agencies import AgencyRegistry
-from services.kit.auth import Principal, Principals, current_principal
+from services.kit.auth import Principal, Principals
 from services.kit.broker import make_broker
 from services.kit.database import create_pool, migrate
-from services.kit.handoffs.api import install_error_handler
+from services.kit.dependencies import Caller, Pool, Registry, Settings
+from services.kit.errors import install_refusal_handlers
 from services.kit.metrics import metrics_router
 from services.kit.outbox import OutboxRelay
+from services.kit.provided import provide
 from services.kit.publisher import Publisher
 from services.kit.runtime import Part, Runtime
 from services.kit.settings import ServiceSettings
@@ -52,8 +55,13 @@ def build_app(
         broker = make_broker(settings.kafka, client_id=settings.service)
         relay = OutboxRelay(pool, publisher, settings.outbox_batch, settings.outbox_idle_poll_s)
         runtime = Runtime(app, settings, registry, pool, publisher, broker, relay)
-        app.state.pool, app.state.registry, app.state.settings = pool, registry, settings
-        app.state.principals = principals
+        provide(app, pool, asyncpg.Pool)
+        provide(app, registry)
+        provide(app, settings, ServiceSettings)
+        provide(app, settings)  # also as the service's own settings class
+        provide(app, principals)
+        hosted = registry.hosted_by(settings.service)
+        provide(app, ReadLog(pool, hosted, settings.kafka.topic_prefix))
         runtime.run("outbox-relay", relay.run())
         for part in parts:
             await part(runtime)
@@ -68,7 +76,7 @@ def build_app(
 
     app = FastAPI(title=title, version="1.0.0", lifespan=lifespan)
     instrument_http(app)
-    install_error_handler(app)
+    install_refusal_handlers(app)
     for router in routers:
         app.include_router(router)
     app.include_router(_operations_router())
@@ -78,28 +86,25 @@ def build_app(
 
 def _operations_router() -> APIRouter:
     router = APIRouter(tags=["operations"])
-
-    @router.get("/health")
-    async def health(request: Request) -> dict[str, object]:
-        """Liveness and a glance at the outbox backlog."""
-        settings: ServiceSettings = request.app.state.settings
-        return {
-            "service": settings.service,
-            "outbox_backlog": await outbox.backlog(request.app.state.pool),
-        }
-
-    @router.get("/whoami")
-    async def whoami(caller: Annotated[Principal, Depends(current_principal)]) -> Principal:
-        """The principal holding the presented API key (the portal's sign-in asks this)."""
-        return caller
-
-    @router.get("/agencies")
-    async def agencies(request: Request) -> list[dict[str, object]]:
-        """The agency registry: who can receive what."""
-        registry: AgencyRegistry = request.app.state.registry
-        return [a.model_dump(mode="json") for a in registry.all()]
-
+    router.get("/health")(health)
+    router.get("/whoami")(whoami)
+    router.get("/agencies")(agencies)
     return router
+
+
+async def health(settings: Settings, pool: Pool) -> dict[str, object]:
+    """Liveness and a glance at the outbox backlog."""
+    return {"service": settings.service, "outbox_backlog": await outbox.backlog(pool)}
+
+
+async def whoami(caller: Caller) -> Principal:
+    """The principal holding the presented API key (the portal's sign-in asks this)."""
+    return caller
+
+
+async def agencies(registry: Registry) -> list[dict[str, object]]:
+    """The agency registry: who can receive what."""
+    return [a.model_dump(mode="json") for a in registry.all()]
 
 
 def serve(app: FastAPI, settings: ServiceSettings) -> None:

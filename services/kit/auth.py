@@ -15,6 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from contracts.codes import AccessPurpose, PrincipalRole
 from contracts.envelope import AgencyId, StaffId
+from services.kit.provided import provided_in
 
 
 class Principal(BaseModel):
@@ -95,7 +96,7 @@ async def current_principal(request: Request) -> Principal:
     thread, a hand-off that costs more than the lookup itself.
     """
     scheme, _, key = request.headers.get("authorization", "").partition(" ")
-    principals: Principals = request.app.state.principals
+    principals = provided_in(request.app, Principals)
     principal = principals.find(key.strip()) if scheme.lower() == "bearer" else None
     if principal is None:
         raise HTTPException(

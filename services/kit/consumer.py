@@ -11,7 +11,7 @@ redelivered rather than lost.
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractAsyncContextManager, contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
 
@@ -20,9 +20,10 @@ from opentelemetry import trace
 
 from contracts import DEAD_LETTER, DecodeError, Event, decode
 from services.kit import inbox, metrics
-from services.kit.database import Connection
+from services.kit.database import UNAVAILABLE, Connection
 from services.kit.failpoints import crash_point
 from services.kit.publisher import Publisher
+from services.kit.refusals import NotYet, Refused
 from services.kit.telemetry import extract_context
 
 log = logging.getLogger(__name__)
@@ -31,31 +32,6 @@ tracer = trace.get_tracer("samverkan.consumer")
 Handler = Callable[[Connection, Event], Awaitable[None]]
 
 
-class Refused(Exception):
-    """An event that is well-formed but must not be acted on (unlawful, impossible)."""
-
-    def __init__(self, reason: str, detail: str) -> None:
-        super().__init__(f"{reason}: {detail}")
-        self.reason = reason
-        self.detail = detail
-
-
-class NotYet(Exception):
-    """An event that needs something that has not arrived yet (its consent, which travels on
-    another topic): retried for up to `EventConsumer.not_yet_patience_s`, then dead-lettered."""
-
-
-# The database is unreachable (restarting, connections dropped). Nothing is wrong with the
-# message, so it is retried until the database is back and never dead-lettered for this.
-UNAVAILABLE = (
-    OSError,
-    asyncpg.PostgresConnectionError,
-    asyncpg.InterfaceError,
-    asyncpg.CannotConnectNowError,
-    asyncpg.AdminShutdownError,
-    asyncpg.CrashShutdownError,
-    asyncpg.TooManyConnectionsError,
-)
 MAX_BACKOFF_S = 5.0
 
 
@@ -71,7 +47,13 @@ class Delivery:
     headers: Mapping[str, str]
 
 
-BatchHandler = Callable[[Connection, Sequence[tuple[Event, Delivery]]], Awaitable[None]]
+#: Applies a batch at once: given the batch's events (to load what they need in one query),
+#: it opens a context that yields the function applying one of them; what is left to write
+#: for the whole batch is written when the context closes. The consumer calls that function
+#: for each event inside `handling`, so that handlers never deal with Kafka records or spans.
+BatchHandler = Callable[
+    [Connection, Sequence[Event]], AbstractAsyncContextManager[Callable[[Event], Awaitable[None]]]
+]
 
 # The Kafka record of the event being handled, for handlers that keep its provenance (the
 # audit log stores the exact bytes with topic, partition and offset).
@@ -203,7 +185,7 @@ class EventConsumer:
                 except Exception as exc:
                     failed = exc
             if isinstance(failed, Refused):
-                await self._dead_letter(delivery, failed.reason, failed.detail, attempts=attempt)
+                await self._dead_letter(delivery, failed.code, failed.detail, attempts=attempt)
                 return
             metrics.EVENTS_FAILED.labels(self.name, event.event_type).inc()
             waited = asyncio.get_running_loop().time() - began
@@ -244,13 +226,21 @@ class EventConsumer:
                         if self.batch_handler is None:
                             await self._apply_claimed(conn, event, delivery)
                 if self.batch_handler is not None and applied:
-                    await self.batch_handler(conn, applied)
+                    await self._apply_together(conn, self.batch_handler, applied)
         except Exception as exc:
             return index, exc
         for event, _ in applied:
             metrics.handled(self.name, event)
         crash_point("consumer_after_commit")
         return None
+
+    async def _apply_together(
+        self, conn: Connection, batch_handler: BatchHandler, applied: list[tuple[Event, Delivery]]
+    ) -> None:
+        async with batch_handler(conn, [event for event, _ in applied]) as apply_one:
+            for event, delivery in applied:
+                with handling(self.name, event, delivery):
+                    await apply_one(event)
 
     async def _handle(self, conn: Connection, event: Event, delivery: Delivery) -> bool:
         """Claim `event` in the inbox and apply it, in the caller's transaction; False when

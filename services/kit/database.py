@@ -88,3 +88,17 @@ async def migrate(pool: asyncpg.Pool, *folders: Path) -> list[str]:
         finally:
             await conn.execute("SELECT pg_advisory_unlock($1)", _LOCK_ID)
     return applied_now
+
+
+# The database is unreachable (restarting, connections dropped). Nothing is wrong with the
+# request or message, so it is answered 503 (HTTP) or retried until the database is back
+# (Kafka), never dead-lettered for this.
+UNAVAILABLE = (
+    OSError,
+    asyncpg.PostgresConnectionError,
+    asyncpg.InterfaceError,
+    asyncpg.CannotConnectNowError,
+    asyncpg.AdminShutdownError,
+    asyncpg.CrashShutdownError,
+    asyncpg.TooManyConnectionsError,
+)

@@ -17,6 +17,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, Counter, Gauge, Histogram, ge
 
 from contracts import EVENT_TOPICS, Event, utc_now
 from services.kit import outbox
+from services.kit.provided import provided_in
 from services.kit.settings import ServiceSettings
 
 log = logging.getLogger(__name__)
@@ -103,8 +104,8 @@ def metrics_router() -> APIRouter:
 
     @router.get("/metrics", include_in_schema=False)
     async def metrics(request: Request) -> Response:
-        settings: ServiceSettings = request.app.state.settings
-        pool: asyncpg.Pool = request.app.state.pool
+        settings = provided_in(request.app, ServiceSettings)
+        pool: asyncpg.Pool = provided_in(request.app, asyncpg.Pool)
         OUTBOX_BACKLOG.labels(settings.service).set(await outbox.backlog(pool))
         try:
             await measure_consumer_lag(settings)

@@ -1,7 +1,7 @@
 """What a running service process has, and how its parts plug into it at start-up.
 
 A part (the handoff loop, the audit log, a report) is a function that receives the Runtime and
-subscribes handlers, starts background jobs and puts what its HTTP routes need on app.state.
+subscribes handlers, starts background jobs and provides what its HTTP routes need.
 """
 
 import asyncio
@@ -19,6 +19,7 @@ from services.kit.agencies import AgencyRegistry
 from services.kit.broker import subscribe
 from services.kit.consumer import BatchHandler, EventConsumer, Handler
 from services.kit.outbox import OutboxRelay
+from services.kit.provided import provide
 from services.kit.publisher import Publisher
 from services.kit.settings import ServiceSettings
 
@@ -75,6 +76,10 @@ class Runtime:
             kafka.fetch_max_wait_ms,
         )
         return consumer
+
+    def provide(self, thing: Any, kind: type[Any] | None = None) -> None:
+        """Make `thing` available to the service's routes by its type (see `provided`)."""
+        provide(self.app, thing, kind)
 
     def run(self, name: str, job: Coroutine[Any, Any, None]) -> None:
         """Run `job` in the background until the service stops."""

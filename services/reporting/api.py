@@ -12,6 +12,7 @@ from pydantic import AwareDatetime, BaseModel
 
 from contracts import utc_now
 from services.kit.auth import Principal, current_principal
+from services.kit.provided import provided_in
 from services.reporting import export
 from services.reporting.domain import LoopMonth, ParticipantMonth, months_between
 from services.reporting.service import loop_report, participant_report
@@ -49,12 +50,12 @@ class Range(BaseModel):
 
 
 def _settings(request: Request) -> ReportingSettings:
-    settings: ReportingSettings = request.app.state.settings
+    settings = provided_in(request.app, ReportingSettings)
     return settings
 
 
 def _pool(request: Request) -> asyncpg.Pool:
-    pool: asyncpg.Pool = request.app.state.pool
+    pool: asyncpg.Pool = provided_in(request.app, asyncpg.Pool)
     return pool
 
 

@@ -3,15 +3,21 @@
 from datetime import date, timedelta
 from typing import Literal
 
+import asyncpg
 from fastapi import APIRouter, Request
 from pydantic import Field
 
 from contracts.codes import ConcernCode, DropoutReason
 from contracts.envelope import AgencyId
 from contracts.events import ConcernReported, DropoutReported
+from services.features.handoffs.schemas import HandoffView
+from services.features.handoffs.service import HandoffDesk
+from services.features.subjects.api import subject_of
+from services.features.subjects.schemas import SubjectInput
 from services.kit.auth import require_act
-from services.kit.handoffs.api import Caller, desk_of, pool_of, subject_of
-from services.kit.handoffs.schemas import HandoffView, SubjectInput
+from services.kit.dependencies import Caller
+from services.kit.identity import Pseudonymizer
+from services.kit.provided import provided_in
 from services.school.domain import (
     CONCERN_BASIS,
     KAA_BASIS,
@@ -53,10 +59,12 @@ def school_router() -> APIRouter:
     async def report_dropout(body: DropoutReport, request: Request, caller: Caller) -> HandoffView:
         """Tell the student's home municipality (KAA) that the student left school."""
         require_act(caller, body.school)
-        desk = desk_of(request)
+        desk = provided_in(request.app, HandoffDesk)
         kaa = kaa_unit_for(desk.registry, body.home_municipality)
-        async with pool_of(request).acquire() as conn, conn.transaction():
-            subject, protected = await subject_of(conn, request, body, body.school)
+        async with provided_in(request.app, asyncpg.Pool).acquire() as conn, conn.transaction():
+            subject, protected = await subject_of(
+                conn, provided_in(request.app, Pseudonymizer), body, body.school
+            )
             handoff = await desk.open(
                 conn, DropoutReported, sender=body.school, receiver=kaa.id,
                 subject=subject, legal_basis=KAA_BASIS,
@@ -70,10 +78,12 @@ def school_router() -> APIRouter:
     async def report_concern(body: ConcernReport, request: Request, caller: Caller) -> HandoffView:
         """Report concern about a child to social services; needs no consent."""
         require_act(caller, body.school)
-        desk = desk_of(request)
+        desk = provided_in(request.app, HandoffDesk)
         social = social_services_for(desk.registry, body.municipality)
-        async with pool_of(request).acquire() as conn, conn.transaction():
-            subject, protected = await subject_of(conn, request, body, body.school)
+        async with provided_in(request.app, asyncpg.Pool).acquire() as conn, conn.transaction():
+            subject, protected = await subject_of(
+                conn, provided_in(request.app, Pseudonymizer), body, body.school
+            )
             handoff = await desk.open(
                 conn, ConcernReported, sender=body.school, receiver=social.id,
                 subject=subject, legal_basis=CONCERN_BASIS,

@@ -2,7 +2,7 @@
 
 from fastapi import FastAPI
 
-from services.kit import handoffs
+from services.features import loop
 from services.kit.app import build_app, serve
 from services.school import early_warning
 from services.school.api import school_router
@@ -15,9 +15,9 @@ def create_app(settings: SchoolSettings | None = None) -> FastAPI:
     return build_app(
         settings,
         title="Samverkan school service",
-        parts=[handoffs.install, early_warning.install],
-        routers=[*handoffs.routers(), school_router(), early_warning.early_warning_router()],
-        migrations=[*handoffs.MIGRATIONS, early_warning.MIGRATIONS],
+        parts=[*loop.parts(), early_warning.install],
+        routers=[*loop.routers(), school_router(), early_warning.early_warning_router()],
+        migrations=[*loop.migrations(), early_warning.MIGRATIONS],
     )
 
 

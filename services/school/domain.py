@@ -2,8 +2,8 @@
 
 from contracts.codes import HandoffKind
 from contracts.envelope import DutyBasis, LegalDuty
+from services.features.handoffs.domain import HandoffRefused
 from services.kit.agencies import Agency, AgencyRegistry
-from services.kit.handoffs.domain import HandoffRefused
 
 KAA_BASIS = DutyBasis(duty=LegalDuty.KAA_NOTIFICATION)
 CONCERN_BASIS = DutyBasis(duty=LegalDuty.CONCERN_REPORT)

@@ -2,7 +2,7 @@
 
 from fastapi import FastAPI
 
-from services.kit import handoffs
+from services.features import loop
 from services.kit.app import build_app, serve
 from services.social.settings import SocialSettings
 
@@ -13,9 +13,9 @@ def create_app(settings: SocialSettings | None = None) -> FastAPI:
     return build_app(
         settings,
         title="Samverkan social service",
-        parts=[handoffs.install],
-        routers=handoffs.routers(),
-        migrations=handoffs.MIGRATIONS,
+        parts=loop.parts(),
+        routers=loop.routers(),
+        migrations=loop.migrations(),
     )
 
 

@@ -10,12 +10,12 @@ from aiokafka import AIOKafkaConsumer
 from contracts import ConsentBasis, utc_now
 from contracts.events import ReferralAccepted, ReferralCancelled
 from contracts.topics import HANDOFFS
+from services.features.consent import repository as consents
+from services.features.consent.domain import Consent
+from services.features.handoffs import MIGRATIONS as HANDOFF_MIGRATIONS
 from services.kit import outbox
 from services.kit.app import KIT_MIGRATIONS
-from services.kit.consent import repository as consents
-from services.kit.consent.domain import Consent
 from services.kit.database import create_pool, migrate
-from services.kit.handoffs import MIGRATIONS as HANDOFF_MIGRATIONS
 from services.kit.outbox import OutboxRelay
 from services.kit.publisher import Publisher
 from tests.factories import SUBJECT, sample

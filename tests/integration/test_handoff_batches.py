@@ -16,13 +16,13 @@ from contracts.events import (
     ReferralEnteredInError,
     ReferralRequested,
 )
-from services.kit import handoffs
+from services.features import loop
+from services.features.handoffs import repository as repo
+from services.features.handoffs.service import HandoffDesk
 from services.kit.agencies import AgencyRegistry
 from services.kit.app import KIT_MIGRATIONS
 from services.kit.consumer import Delivery, EventConsumer
 from services.kit.database import create_pool, migrate
-from services.kit.handoffs import repository as repo
-from services.kit.handoffs.service import HandoffDesk
 from services.kit.settings import ServiceSettings
 from tests.factories import sample
 
@@ -78,7 +78,7 @@ def story() -> list[Event]:
 
 async def social_service(new_database, batched: bool) -> tuple[asyncpg.Pool, EventConsumer]:
     pool = await create_pool(await new_database("batches"))
-    await migrate(pool, KIT_MIGRATIONS, *handoffs.MIGRATIONS)
+    await migrate(pool, KIT_MIGRATIONS, *loop.migrations())
     registry = AgencyRegistry.load(ServiceSettings.model_fields["agencies_file"].default)
     desk = HandoffDesk(registry, registry.hosted_by("social"), consumer_name=CONSUMER)
     consumer = EventConsumer(
@@ -140,7 +140,9 @@ async def test_the_statements_of_a_batch_do_not_grow_with_it(new_database):
         logged: list[object] = []
         async with pool.acquire() as conn, conn.transaction():
             with conn.query_logger(logged.append):
-                await desk.receive_many(conn, [(e, delivery(i, e)) for i, e in enumerate(events)])
+                async with desk.receive_many(conn, events) as receive_one:
+                    for event in events:
+                        await receive_one(event)
         return len(logged)
 
     await statements(1)  # the first use of a connection also asks for its array types

@@ -14,13 +14,14 @@ from contracts import DisclosureBasis
 from contracts.codes import DataCategory, ReferralReason
 from contracts.envelope import DisclosureProvision
 from contracts.events import ReferralAccepted, ReferralRequested
-from services.kit import handoffs, outbox
+from services.features import loop
+from services.features.handoffs import notifications
+from services.features.handoffs.notifications import NotificationHub
+from services.features.handoffs.service import HandoffDesk
+from services.kit import outbox
 from services.kit.agencies import AgencyRegistry
 from services.kit.app import KIT_MIGRATIONS
 from services.kit.database import create_pool, migrate
-from services.kit.handoffs import notifications
-from services.kit.handoffs.notifications import NotificationHub
-from services.kit.handoffs.service import HandoffDesk
 from services.kit.outbox import OutboxRelay
 from services.kit.settings import ServiceSettings
 from tests.factories import sample
@@ -84,7 +85,7 @@ async def test_a_rolled_back_transaction_publishes_nothing(relaying):
 async def test_a_live_stream_shows_a_received_referral_once_it_commits(new_database, monkeypatch):
     monkeypatch.setattr(notifications, "HEARTBEAT_S", NEVER_S)
     pool = await create_pool(await new_database("wakeup"))
-    await migrate(pool, KIT_MIGRATIONS, *handoffs.MIGRATIONS)
+    await migrate(pool, KIT_MIGRATIONS, *loop.migrations())
     registry = AgencyRegistry.load(ServiceSettings.model_fields["agencies_file"].default)
     desk = HandoffDesk(registry, registry.hosted_by("social"), consumer_name="social.handoffs")
 

@@ -6,7 +6,7 @@ import pytest
 from contracts import ConsentBasis, DisclosureBasis, DutyBasis, LegalDuty
 from contracts.envelope import DisclosureProvision
 from contracts.events import ConcernReported, DropoutReported, RecordAccessed, ReferralRequested
-from services.kit.consent.domain import Consent, basis_problems
+from services.features.consent.domain import Consent, basis_problems
 from tests.factories import SUBJECT, sample
 
 pytestmark = [pytest.mark.unit, pytest.mark.lawful]

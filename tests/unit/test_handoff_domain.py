@@ -16,7 +16,7 @@ from contracts.events import (
     ReferralRequested,
 )
 from contracts.lifecycle import ReferralState
-from services.kit.handoffs.domain import HandoffRefused, advance, next_event, open_handoff
+from services.features.handoffs.domain import HandoffRefused, advance, next_event, open_handoff
 from tests.factories import sample
 
 pytestmark = [pytest.mark.unit, pytest.mark.lifecycle]

@@ -1,8 +1,8 @@
 import pytest
 from pydantic import SecretStr
 
+from services.features.subjects.part import pseudonymizer
 from services.kit.auth import Principal, Principals
-from services.kit.handoffs.part import pseudonymizer
 from services.kit.settings import KafkaSettings, ServiceSettings
 
 pytestmark = [pytest.mark.unit, pytest.mark.lawful]

@@ -2,7 +2,7 @@ import uuid
 
 import pytest
 
-from services.kit.handoffs.reads import shared_with
+from services.features.handoffs.reads import shared_with
 
 pytestmark = [pytest.mark.unit, pytest.mark.lawful]
 

@@ -24,11 +24,14 @@ from contracts.codes import (
     RiskLevel,
 )
 from contracts.envelope import AgencyId, LegalBasis, StaffId
+from services.features.handoffs.schemas import HandoffView
+from services.features.handoffs.service import HandoffDesk
+from services.kit.access_log import Purpose, authorise_read, logged
 from services.kit.agencies import AgencyRegistry
 from services.kit.auth import Principal, require_act
-from services.kit.handoffs.api import Caller, desk_of, pool_of
-from services.kit.handoffs.reads import Purpose, authorise_read, logged
-from services.kit.handoffs.schemas import Body, HandoffView
+from services.kit.dependencies import Caller
+from services.kit.provided import provided_in
+from services.kit.schemas import Body
 from services.school.early_warning import repository as repo
 from services.school.early_warning.domain import (
     RECORD_OF,
@@ -121,7 +124,7 @@ class SignalReferral(Body):
 
 def early_desk(request: Request) -> EarlyWarningDesk:
     """The service's early-warning desk."""
-    desk: EarlyWarningDesk = request.app.state.early_warning
+    desk: EarlyWarningDesk = provided_in(request.app, EarlyWarningDesk)
     return desk
 
 
@@ -138,11 +141,11 @@ def refusals() -> Iterator[None]:
 
 
 def _school(request: Request, school: str) -> None:
-    registry: AgencyRegistry = request.app.state.registry
+    registry: AgencyRegistry = provided_in(request.app, AgencyRegistry)
     agency = registry.get(school)
     if agency is None or agency.kind is not AgencyKind.SCHOOL:
         raise HTTPException(404, {"error": "not_found", "detail": f"{school} is not a school"})
-    if school not in desk_of(request).hosted:
+    if school not in provided_in(request.app, HandoffDesk).hosted:
         raise HTTPException(403, {"error": "not_hosted", "detail": f"{school} is not served here"})
 
 
@@ -172,7 +175,9 @@ def early_warning_router() -> APIRouter:
         desk = early_desk(request)
         rows = read_csv(request.stream(), RECORD_OF[kind], desk.today())
         with refusals():
-            return await desk.import_rows(pool_of(request), school, kind, rows)
+            return await desk.import_rows(
+                provided_in(request.app, asyncpg.Pool), school, kind, rows
+            )
 
     @router.post("/records/{kind}")
     async def import_records(
@@ -182,13 +187,13 @@ def early_warning_router() -> APIRouter:
         _acting(request, caller, school)
         desk = early_desk(request)
         rows = validate_records(body.records, RECORD_OF[kind], desk.today())
-        return await desk.import_rows(pool_of(request), school, kind, rows)
+        return await desk.import_rows(provided_in(request.app, asyncpg.Pool), school, kind, rows)
 
     @router.get("/thresholds")
     async def get_thresholds(school: str, request: Request, caller: Caller) -> Thresholds:
         """The thresholds in force at the school."""
         _reading(request, caller, school)
-        async with pool_of(request).acquire() as conn:
+        async with provided_in(request.app, asyncpg.Pool).acquire() as conn:
             return await early_desk(request).thresholds(conn, school)
 
     @router.put("/thresholds")
@@ -197,7 +202,9 @@ def early_warning_router() -> APIRouter:
     ) -> ThresholdsSet:
         """Set the school's thresholds; every student is reassessed against them."""
         _acting(request, caller, school)
-        tally = await early_desk(request).set_thresholds(pool_of(request), school, body)
+        tally = await early_desk(request).set_thresholds(
+            provided_in(request.app, asyncpg.Pool), school, body
+        )
         return ThresholdsSet(thresholds=body, signals=tally)
 
     @router.get("/signals")
@@ -214,7 +221,7 @@ def early_warning_router() -> APIRouter:
     ) -> list[SignalView]:
         """The school's risk signals, newest first."""
         _reading(request, caller, school)
-        async with pool_of(request).acquire() as conn:
+        async with provided_in(request.app, asyncpg.Pool).acquire() as conn:
             rows = await repo.signals(conn, school, status, indicator, level, case_manager,
                                       limit=limit)  # fmt: skip
         records = [(r["subject"], r["signal_id"]) for r in rows]
@@ -227,7 +234,7 @@ def early_warning_router() -> APIRouter:
     ) -> StudentView:
         """A student's indicators now, case manager and open signals."""
         _reading(request, caller, school)
-        async with pool_of(request).acquire() as conn:
+        async with provided_in(request.app, asyncpg.Pool).acquire() as conn:
             student = await repo.student(conn, school, student_id)
             if student is None:
                 raise HTTPException(404, {"error": "not_found", "detail": "no such student"})
@@ -249,7 +256,7 @@ def early_warning_router() -> APIRouter:
     ) -> CaseManager:
         """Make a staff member the student's case manager (samordnare)."""
         _acting(request, caller, school)
-        async with pool_of(request).acquire() as conn:
+        async with provided_in(request.app, asyncpg.Pool).acquire() as conn:
             with refusals():
                 await early_desk(request).assign_case_manager(
                     conn, school, student_id, body.case_manager
@@ -262,10 +269,11 @@ def early_warning_router() -> APIRouter:
     ) -> HandoffView:
         """Refer the student of an open signal to another agency, on the basis given."""
         _acting(request, caller, school)
-        async with pool_of(request).acquire() as conn, conn.transaction():
+        async with provided_in(request.app, asyncpg.Pool).acquire() as conn, conn.transaction():
             with refusals():
                 handoff = await early_desk(request).refer(
-                    conn, desk_of(request), school, signal_id, body.receiver, body.legal_basis,
+                    conn, provided_in(request.app, HandoffDesk), school, signal_id,
+                    body.receiver, body.legal_basis,
                     timedelta(days=body.respond_within_days), body.reason,
                     tuple(body.data_categories) if body.data_categories else None,
                     body.protected_identity,

@@ -12,6 +12,6 @@ MIGRATIONS = Path(__file__).parent / "migrations"
 async def install(runtime: Runtime) -> None:
     """Give the HTTP routes an early-warning desk with the configured defaults."""
     settings = EarlyWarningSettings()
-    runtime.app.state.early_warning = EarlyWarningDesk(
-        defaults=settings.thresholds, batch_size=settings.import_batch
+    runtime.provide(
+        EarlyWarningDesk(defaults=settings.thresholds, batch_size=settings.import_batch)
     )

@@ -13,10 +13,10 @@ from pydantic import BaseModel, Field
 from contracts import LegalBasis, utc_now
 from contracts.codes import DataCategory, ReferralReason, RiskIndicator
 from contracts.events import ReferralRequested
+from services.features.handoffs.domain import Handoff
+from services.features.handoffs.service import HandoffDesk
+from services.features.subjects import repository as subjects
 from services.kit.database import Connection
-from services.kit.handoffs import subjects
-from services.kit.handoffs.domain import Handoff
-from services.kit.handoffs.service import HandoffDesk
 from services.school.early_warning import repository as repo
 from services.school.early_warning.domain import (
     REFERRAL_DEFAULTS,

@@ -13,11 +13,11 @@ from dataclasses import dataclass, field
 from uuid import UUID
 
 from contracts import Event
+from services.features.handoffs import repository as repo
+from services.features.handoffs.domain import Handoff
+from services.features.handoffs.notifications import NOTIFIED
 from services.kit import inbox, outbox
 from services.kit.database import Connection
-from services.kit.handoffs import repository as repo
-from services.kit.handoffs.domain import Handoff
-from services.kit.handoffs.notifications import NOTIFIED
 
 
 @dataclass

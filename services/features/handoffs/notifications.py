@@ -10,9 +10,9 @@ from typing import Any
 
 import asyncpg
 
+from services.features.handoffs import repository as repo
+from services.features.handoffs.schemas import Notification
 from services.kit.database import Connection, Doorbell
-from services.kit.handoffs import repository as repo
-from services.kit.handoffs.schemas import Notification
 
 HEARTBEAT_S = 15.0
 

@@ -7,7 +7,7 @@ batch of events from Kafka, with one statement per table for the whole batch.
 
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -18,20 +18,20 @@ import asyncpg
 from contracts import ConsentBasis, Event, LegalBasis, utc_now
 from contracts.events import HandoffOpened, ReferralExpired, ReferralReceived
 from contracts.lifecycle import OPENING_EVENTS
-from services.kit.agencies import AgencyRegistry
-from services.kit.consent import repository as consents
-from services.kit.consent.domain import basis_problems
-from services.kit.consumer import Delivery, NotYet, Refused, handling
-from services.kit.database import Connection
-from services.kit.handoffs import repository as repo
-from services.kit.handoffs.domain import (
+from services.features.consent import repository as consents
+from services.features.consent.domain import basis_problems
+from services.features.handoffs import repository as repo
+from services.features.handoffs.domain import (
     Handoff,
     HandoffRefused,
     advance,
     next_event,
     open_handoff,
 )
-from services.kit.handoffs.unit_of_work import UnitOfWork
+from services.features.handoffs.unit_of_work import UnitOfWork
+from services.kit.agencies import AgencyRegistry
+from services.kit.database import Connection
+from services.kit.refusals import NotYet, Refused
 
 log = logging.getLogger(__name__)
 
@@ -118,30 +118,33 @@ class HandoffDesk:
         async with self._work(conn) as work:
             await self._receive(work, event)
 
+    @contextlib.asynccontextmanager
     async def receive_many(
-        self, conn: Connection, received: Sequence[tuple[Event, Delivery]]
-    ) -> None:
-        """Kafka batch handler: apply a batch of events from the bus, in order, as `receive`
-        would, with one query for their handoffs and one statement per table for what they
-        change. If any is refused or not yet possible, the batch fails (and is rolled back),
-        and the consumer gives each event to `receive` on its own."""
+        self, conn: Connection, events: Sequence[Event]
+    ) -> AsyncIterator[Callable[[Event], Awaitable[None]]]:
+        """Apply a batch of events from the bus, in order, as `receive` would, with one query
+        for their handoffs and one statement per table for what they change: yields the
+        function that applies one of them. If any is refused or not yet possible, the batch
+        fails (and is rolled back), and the consumer gives each event to `receive` alone."""
         async with self._work(conn) as work:
-            await work.hold(event.correlation_id for event, _ in received)
-            for event, delivery in received:
-                with handling(self.consumer_name, event, delivery):
-                    await self._receive(work, event)
+            await work.hold(event.correlation_id for event in events)
+
+            async def receive_one(event: Event) -> None:
+                await self._receive(work, event)
+
+            yield receive_one
 
     async def _receive(self, work: UnitOfWork, event: Event) -> None:
         try:
             handoff = await self._apply(work, event)
-        except HandoffRefused as exc:
+        except Refused as exc:
             if exc.code == "illegal_transition":
                 log.info("ignored %s on %s: %s", event.event_type, event.correlation_id, exc.detail)
                 return
             if exc.code == "consent_unknown":
                 # The consent travels on another topic and may not have arrived yet: retry.
                 raise ConsentNotYetKnown(exc.detail) from exc
-            raise Refused(exc.code, exc.detail) from exc
+            raise
         await self._acknowledge_receipt(work, event, handoff)
 
     async def open_under_consent(self, conn: Connection, consent_id: UUID) -> list[Handoff]:

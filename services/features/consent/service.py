@@ -1,29 +1,36 @@
 """Use cases of consent: record, withdraw, learn from other agencies' events."""
 
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 from uuid import UUID, uuid4
 
-from contracts import ConsentBasis, Event
-from contracts.codes import CancelReason, ConsentGiver, ConsentMethod, DataCategory
-from contracts.events import ConsentRecorded, ConsentWithdrawn, ReferralCancelled
+from contracts import ConsentBasis, Event, utc_now
+from contracts.codes import ConsentGiver, ConsentMethod, DataCategory
+from contracts.events import ConsentRecorded, ConsentWithdrawn
+from services.features.consent import repository as consents
+from services.features.consent.domain import Consent
 from services.kit import inbox, outbox
-from services.kit.consent import repository as consents
-from services.kit.consent.domain import Consent
 from services.kit.database import Connection
-from services.kit.handoffs.domain import HandoffRefused
-from services.kit.handoffs.service import HandoffDesk
+from services.kit.refusals import Refused
+
+#: Told of a withdrawal in its transaction, to stop what was going on under the consent.
+WithdrawalHook = Callable[[Connection, UUID], Awaitable[None]]
+
+
+class ConsentRefused(Refused):
+    """A consent that cannot be recorded or withdrawn as asked."""
 
 
 @dataclass
 class ConsentDesk:
     """Consents recorded by, or shared with, the agencies one service hosts."""
 
-    handoffs: HandoffDesk
     consumer_name: str
-    clock: Callable[[], datetime]
+    clock: Callable[[], datetime] = field(default=utc_now)
+    topic_prefix: str = ""
+    on_withdrawal: list[WithdrawalHook] = field(default_factory=list)
 
     async def record(
         self,
@@ -39,7 +46,7 @@ class ConsentDesk:
     ) -> Consent:
         """Record a consent given to a hosted agency and tell its recipients."""
         if valid_until <= valid_from:
-            raise HandoffRefused("invalid_consent", "valid_until must be after valid_from")
+            raise ConsentRefused("invalid_consent", "valid_until must be after valid_from")
         consent_id = uuid4()
         event = ConsentRecorded(
             **self._envelope(agency, subject, consent_id),
@@ -59,7 +66,7 @@ class ConsentDesk:
         """Withdraw a consent recorded by a hosted agency: sharing under it stops at once."""
         consent = await consents.get(conn, consent_id, lock=True)
         if consent is None or consent.recorded_by != agency:
-            raise HandoffRefused("not_found", f"{agency} recorded no consent {consent_id}")
+            raise ConsentRefused("not_found", f"{agency} recorded no consent {consent_id}")
         now = self.clock()
         event = ConsentWithdrawn(
             **self._envelope(agency, consent.subject, consent_id), withdrawn_at=now
@@ -77,18 +84,13 @@ class ConsentDesk:
 
     async def _apply_withdrawal(self, conn: Connection, consent_id: UUID, at: datetime) -> None:
         await consents.withdraw(conn, consent_id, at)
-        # Open referrals our agencies sent under this consent are cancelled: the receiver is
-        # told to stop, and nothing more is shared under it.
-        for handoff in await self.handoffs.open_under_consent(conn, consent_id):
-            await self.handoffs.act(
-                conn, handoff.referral_id, handoff.sender, ReferralCancelled,
-                reason=CancelReason.CONSENT_WITHDRAWN,
-            )  # fmt: skip
+        for hook in self.on_withdrawal:
+            await hook(conn, consent_id)
 
     async def _stage(self, conn: Connection, event: Event) -> None:
         # Our own copy will come back from Kafka; the inbox row makes it a known duplicate.
         await inbox.claim(conn, self.consumer_name, event.event_id)
-        await outbox.add(conn, event, self.handoffs.topic_prefix)
+        await outbox.add(conn, event, self.topic_prefix)
 
     def _envelope(self, agency: str, subject: str, consent_id: UUID) -> dict[str, Any]:
         return {

@@ -16,6 +16,7 @@ from contracts.events import (
     ReferralRequested,
 )
 from contracts.lifecycle import OPENING_EVENTS, ReferralState, Side, allowed_events, find_transition
+from services.kit.refusals import Refused
 
 _BASIS: TypeAdapter[Any] = TypeAdapter(LegalBasis)
 
@@ -61,14 +62,8 @@ class Handoff:
         return allowed_events(self.state, side, self.kind) if side else []
 
 
-class HandoffRefused(Exception):
-    """A change that must not happen, with what a caller needs to understand why."""
-
-    def __init__(self, code: str, detail: str, **context: Any) -> None:
-        super().__init__(f"{code}: {detail}")
-        self.code = code
-        self.detail = detail
-        self.context = context
+class HandoffRefused(Refused):
+    """A change to a handoff that must not happen, with what a caller needs to know why."""
 
 
 def event_code(event: Event) -> str | None:

@@ -12,8 +12,8 @@ import asyncpg
 from contracts import Event
 from contracts.codes import HandoffKind
 from contracts.lifecycle import ReferralState
+from services.features.handoffs.domain import Handoff, event_code
 from services.kit.database import Connection
-from services.kit.handoffs.domain import Handoff, event_code
 
 _FIELDS = [f.name for f in fields(Handoff)]
 _COLUMNS = ", ".join(_FIELDS)

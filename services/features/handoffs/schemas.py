@@ -4,7 +4,7 @@ from datetime import datetime
 from typing import Annotated, Any
 from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, Field
 
 from contracts.codes import (
     CancelReason,
@@ -16,40 +16,10 @@ from contracts.codes import (
     ReferralReason,
     RejectionReason,
 )
-from contracts.envelope import AgencyId, LegalBasis, StaffId, SubjectRef
-from services.kit.handoffs.domain import Handoff
-from services.kit.identity import parse_personnummer
-
-
-class Body(BaseModel):
-    """Request bodies refuse unknown fields, so a typo is a 422 naming it, not silently lost."""
-
-    model_config = ConfigDict(extra="forbid")
-
-
-class SubjectInput(Body):
-    """Who the handoff is about: a personnummer (kept in this agency) or a known pseudonym."""
-
-    subject: SubjectRef | None = None
-    personnummer: str | None = Field(
-        default=None,
-        description="Personnummer or samordningsnummer (10 or 12 digits). Validated, kept in"
-        " this agency's database, and replaced by its pseudonym everywhere else.",
-    )
-    protected_identity: bool = Field(
-        default=False, description="Skyddad folkbokföring: no location or school data is shared."
-    )
-
-    @field_validator("personnummer")
-    @classmethod
-    def _valid_personnummer(cls, value: str | None) -> str | None:
-        return None if value is None else parse_personnummer(value).number
-
-    @model_validator(mode="after")
-    def _exactly_one_identity(self) -> "SubjectInput":
-        if (self.subject is None) == (self.personnummer is None):
-            raise ValueError("give exactly one of 'subject' and 'personnummer'")
-        return self
+from contracts.envelope import AgencyId, LegalBasis, StaffId
+from services.features.handoffs.domain import Handoff
+from services.features.subjects.schemas import SubjectInput
+from services.kit.schemas import Act
 
 
 class ReferralRequest(SubjectInput):
@@ -61,25 +31,6 @@ class ReferralRequest(SubjectInput):
     data_categories: Annotated[list[DataCategory], Field(min_length=1)]
     legal_basis: LegalBasis
     respond_within_days: int = Field(default=14, ge=0, le=90)
-
-
-class SubjectRegistration(SubjectInput):
-    """Register a person with an agency and get the pseudonym to use for them."""
-
-    agency: AgencyId
-
-
-class SubjectView(BaseModel):
-    """The pseudonym to use for a registered person."""
-
-    subject: str
-    protected_identity: bool
-
-
-class Act(Body):
-    """The acting agency (a hosted party of the handoff)."""
-
-    agency: AgencyId
 
 
 class Reject(Act):

@@ -6,7 +6,7 @@ from uuid import UUID
 
 import asyncpg
 
-from services.kit.consent.domain import Consent
+from services.features.consent.domain import Consent
 from services.kit.database import Connection
 
 _COLUMNS = ", ".join(f.name for f in fields(Consent))

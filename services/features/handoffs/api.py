@@ -1,0 +1,143 @@
+"""HTTP commands of the handoff loop: thin, they authorise, validate, call the desk."""
+
+from datetime import timedelta
+from typing import Annotated
+from uuid import UUID, uuid4
+
+from fastapi import APIRouter, Depends
+
+from contracts import Event
+from contracts.events import (
+    CaseworkerAssigned,
+    ConcernAcknowledged,
+    ContactAttempted,
+    FirstContactMade,
+    ReferralAccepted,
+    ReferralCancelled,
+    ReferralCompleted,
+    ReferralEnteredInError,
+    ReferralFailed,
+    ReferralPaused,
+    ReferralRedirected,
+    ReferralRejected,
+    ReferralRequested,
+    ReferralResumed,
+)
+from services.features.handoffs.schemas import (
+    Assign,
+    Cancel,
+    Complete,
+    Contact,
+    Fail,
+    HandoffView,
+    Pause,
+    Redirect,
+    ReferralRequest,
+    Reject,
+)
+from services.features.handoffs.service import HandoffDesk
+from services.features.subjects.api import Pseudonyms, subject_of
+from services.kit.auth import require_act
+from services.kit.dependencies import Caller, Pool
+from services.kit.provided import provided
+from services.kit.schemas import Act
+
+Desk = Annotated[HandoffDesk, Depends(provided(HandoffDesk))]
+
+# path -> (body, event): every receiver or sender action is the same shape of call.
+ACTIONS: dict[str, tuple[type[Act], type[Event]]] = {
+    "accept": (Act, ReferralAccepted),
+    "acknowledge": (Act, ConcernAcknowledged),
+    "reject": (Reject, ReferralRejected),
+    "assign": (Assign, CaseworkerAssigned),
+    "contact-attempts": (Contact, ContactAttempted),
+    "first-contact": (Contact, FirstContactMade),
+    "pause": (Pause, ReferralPaused),
+    "resume": (Act, ReferralResumed),
+    "complete": (Complete, ReferralCompleted),
+    "fail": (Fail, ReferralFailed),
+    "cancel": (Cancel, ReferralCancelled),
+    "entered-in-error": (Act, ReferralEnteredInError),
+}
+
+
+async def request_referral(
+    body: ReferralRequest, caller: Caller, pool: Pool, desk: Desk, pseudonyms: Pseudonyms
+) -> HandoffView:
+    """Send a referral from a hosted agency to another agency."""
+    require_act(caller, body.sender)
+    async with pool.acquire() as conn, conn.transaction():
+        subject, protected = await subject_of(conn, pseudonyms, body, body.sender)
+        handoff = await desk.open(
+            conn,
+            ReferralRequested,
+            sender=body.sender,
+            receiver=body.receiver,
+            subject=subject,
+            legal_basis=body.legal_basis,
+            respond_within=timedelta(days=body.respond_within_days),
+            reason=body.reason,
+            data_categories=tuple(body.data_categories),
+            protected_identity=protected,
+        )
+    return HandoffView.of(handoff, body.sender)
+
+
+async def redirect_referral(
+    referral_id: UUID, body: Redirect, caller: Caller, pool: Pool, desk: Desk
+) -> HandoffView:
+    """Pass a rejected or failed referral on to another agency as a new, linked referral."""
+    require_act(caller, body.agency)
+    new_id = uuid4()
+    async with pool.acquire() as conn, conn.transaction():
+        old = await desk.act(
+            conn, referral_id, body.agency, ReferralRedirected,
+            new_referral_id=new_id, new_receiver=body.receiver,
+        )  # fmt: skip
+        handoff = await desk.open(
+            conn,
+            ReferralRequested,
+            referral_id=new_id,
+            sender=body.agency,
+            receiver=body.receiver,
+            subject=old.subject,
+            legal_basis=body.legal_basis or old.basis,
+            respond_within=timedelta(days=body.respond_within_days),
+            reason=body.reason,
+            data_categories=tuple(body.data_categories),
+            parent_referral_id=referral_id,
+            protected_identity=old.protected_identity,
+        )
+    return HandoffView.of(handoff, body.agency)
+
+
+def _add_action(router: APIRouter, path: str, body_class: type[Act], event: type[Event]) -> None:
+    """One route per action of the event table: the body names the acting agency and the
+    action's coded field, and the desk makes the event."""
+
+    async def action(
+        referral_id: UUID,
+        body: body_class,  # type: ignore[valid-type]
+        caller: Caller,
+        pool: Pool,
+        desk: Desk,
+    ) -> HandoffView:
+        act: Act = body
+        require_act(caller, act.agency)
+        fields = act.model_dump(exclude={"agency"})
+        async with pool.acquire() as conn, conn.transaction():
+            handoff = await desk.act(conn, referral_id, act.agency, event, **fields)
+        return HandoffView.of(handoff, act.agency)
+
+    action.__name__ = f"{path.replace('-', '_')}_referral"
+    router.post(f"/referrals/{{referral_id}}/{path}", summary=event.__doc__)(action)
+
+
+def handoff_router() -> APIRouter:
+    """Routes for sending referrals and moving them on."""
+    router = APIRouter(tags=["handoffs"])
+    router.post("/referrals", status_code=201)(request_referral)
+    for path, (body_class, event) in ACTIONS.items():
+        _add_action(router, path, body_class, event)
+    router.post("/referrals/{referral_id}/redirect", status_code=201)(redirect_referral)
+    return router
