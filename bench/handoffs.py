@@ -20,6 +20,8 @@ import httpx
 
 from bench.deployment import Deployment
 from bench.stats import summary
+from contracts.catalogue import type_of
+from contracts.events import ReferralRequested
 from deploy.sse import sse_events
 
 SCHOOL = "ale.school.ale-gymnasium"
@@ -212,7 +214,7 @@ class _SseArrivals:
                 elif kind == "handoff":
                     at = time.perf_counter()
                     note = json.loads(data)
-                    if note["event_type"] == "ReferralRequested":
+                    if note["event_type"] == type_of(ReferralRequested):
                         self.times.setdefault(note["referral_id"], at)
                         self._wanted.discard(note["referral_id"])
                         if not self._wanted:

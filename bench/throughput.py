@@ -25,15 +25,18 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
 from bench.deployment import Deployment, count, provision_topics
 from contracts import DisclosureBasis, encode, utc_now
+from contracts.catalogue import type_of
 from contracts.codes import DataCategory, ReferralReason
 from contracts.envelope import DisclosureProvision
-from contracts.events import ReferralRequested
+from contracts.events import ReferralReceived, ReferralRequested
 from contracts.topics import HANDOFFS
 from deploy.services import ServiceProcess
 from deploy.topics import ensure_topics
 
 SENDER = "ale.school.ale-gymnasium"
 RECEIVER = "ale.social"
+
+RECEIVED = type_of(ReferralReceived)
 
 
 @dataclass(frozen=True)
@@ -112,7 +115,7 @@ async def _service_path(
     dsn = process.database_dsn
     deadline = time.monotonic() + timeout_s
     sent_sql = (
-        "SELECT count(*) FROM outbox WHERE event_type = 'ReferralReceived' AND sent_at IS NOT NULL"
+        f"SELECT count(*) FROM outbox WHERE event_type = '{RECEIVED}' AND sent_at IS NOT NULL"
     )
     while await count(dsn, sent_sql) < len(records):
         if time.monotonic() > deadline:
@@ -121,7 +124,7 @@ async def _service_path(
     seconds = await count(
         dsn,
         "SELECT extract(epoch FROM (SELECT max(sent_at) FROM outbox"
-        "  WHERE event_type = 'ReferralReceived')"
+        f"  WHERE event_type = '{RECEIVED}')"
         " - (SELECT min(processed_at) FROM inbox WHERE consumer = 'social.handoffs'))",
     )
     return float(seconds), process

@@ -17,6 +17,7 @@ from aiokafka import AIOKafkaProducer
 from chaos.deployment import Deployment
 from chaos.quiet import SUBSCRIPTIONS
 from contracts import ConsentBasis, encode, utc_now
+from contracts.catalogue import type_of
 from contracts.codes import DataCategory, ReferralReason
 from contracts.events import ReferralRequested
 from contracts.topics import ACCESS, CONSENTS, DEAD_LETTER, HANDOFFS, PARTICIPATION, SIGNALS
@@ -83,7 +84,9 @@ def make_message(kind: str, rng: random.Random, max_event_bytes: int) -> bytes:
         whole = json.dumps(event).encode()
         return whole[: rng.randint(1, len(whole) - 1)]
     if kind == "not_an_object":
-        return json.dumps(rng.choice([[event], "ReferralRequested", 42, None, True])).encode()
+        return json.dumps(
+            rng.choice([[event], type_of(ReferralRequested), 42, None, True])
+        ).encode()
     if kind == "missing_type":
         del event["event_type"]
     elif kind == "unknown_type":

@@ -27,14 +27,17 @@ import httpx
 
 from chaos.deployment import REGISTRY, Deployment
 from chaos.ledger import Ledger
+from contracts import services as service_list
+from contracts.catalogue import event_types
 from contracts.codes import HandoffKind
 from contracts.lifecycle import OPENING_EVENTS, ReferralState, Side, find_transition
-from contracts.topics import DEAD_LETTER, HANDOFFS
+from contracts.topics import DEAD_LETTER
 from deploy.deadletters import DeadLetter, read_dead_letters
-from services.features.handoffs.service import SYSTEM_EVENTS
 
-AGENCY_SERVICES = ("school", "social", "employment")
-HANDOFF_EVENT_TYPES = frozenset(e.model_fields["event_type"].default for e in HANDOFFS.events)
+AGENCY_SERVICES = service_list.names(service_list.AGENCY_SERVICES)
+HANDOFF_EVENT_TYPES = event_types(handoff=True)
+#: Made by a service on its agency's behalf: that agency's own people are told too.
+TELLS_PRODUCER = event_types(tells_producer=True)
 #: At most this many examples of each finding are kept for the summary.
 EXAMPLES = 20
 
@@ -215,7 +218,7 @@ def _lost(rid: str, events: list[str], final: ReferralState, snap: Snapshot) -> 
         for r in rows:
             for agency in {row["sender"], row["receiver"]} & hosted:
                 told = (agency, r["event_id"]) in snap.notifications[service]
-                if not told and (agency != r["producer"] or r["event_type"] in SYSTEM_EVENTS):
+                if not told and (agency != r["producer"] or r["event_type"] in TELLS_PRODUCER):
                     yield f"{agency} was not told of {r['event_type']} on {rid}"
     missing = Counter(events) - Counter(snap.audit_types.get(rid, []))
     if missing:

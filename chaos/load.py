@@ -19,6 +19,14 @@ import httpx
 from chaos.clients import AgencyClient, Answer, Refused, Unsettled
 from chaos.deployment import Deployment
 from chaos.ledger import Expected, Ledger
+from contracts.catalogue import EVENT_TABLE, type_of
+from contracts.events import (
+    ConcernReported,
+    DropoutReported,
+    ReferralReceived,
+    ReferralRedirected,
+    ReferralRequested,
+)
 
 log = logging.getLogger(__name__)
 
@@ -33,19 +41,17 @@ AGENCIES = (SCHOOL, ALE_SOCIAL, GBG_SOCIAL, ALE_KAA, GBG_KAA, AF_GBG, FOLK_HIGH_
 #: Whom each subject's consent lets the school share with (every referral receiver below).
 CONSENT_RECIPIENTS = [ALE_SOCIAL, GBG_SOCIAL, ALE_KAA, AF_GBG, FOLK_HIGH_SCHOOL]
 
+REQUESTED, RECEIVED = type_of(ReferralRequested), type_of(ReferralReceived)
+DROPOUT_REPORTED, CONCERN_REPORTED = type_of(DropoutReported), type_of(ConcernReported)
+REDIRECTED = type_of(ReferralRedirected)
 # action path -> (event it makes, state it leaves the handoff in; None: the state stays)
 ACTIONS: dict[str, tuple[str, str | None]] = {
-    "accept": ("ReferralAccepted", "accepted"),
-    "acknowledge": ("ConcernAcknowledged", "accepted"),
-    "reject": ("ReferralRejected", "rejected"),
-    "assign": ("CaseworkerAssigned", None),
-    "first-contact": ("FirstContactMade", "in_progress"),
-    "pause": ("ReferralPaused", "on_hold"),
-    "resume": ("ReferralResumed", "in_progress"),
-    "complete": ("ReferralCompleted", "completed"),
-    "fail": ("ReferralFailed", "failed"),
-    "cancel": ("ReferralCancelled", "cancelled"),
-    "entered-in-error": ("ReferralEnteredInError", "entered_in_error"),
+    meaning.action: (
+        meaning.event_type,
+        meaning.steps[0].target.value if meaning.steps[0].target else None,
+    )
+    for meaning in EVENT_TABLE.values()
+    if meaning.action is not None
 }
 
 
@@ -121,7 +127,7 @@ class Load:
         """A report of concern sent and acknowledged back: the loop works end to end."""
         report = await self.report_concern("probe", "1480", GBG_SOCIAL)
         await self.arrived(GBG_SOCIAL, report)
-        await self.clients[SCHOOL].arrival(report.referral_id, "ReferralReceived", 60.0)
+        await self.clients[SCHOOL].arrival(report.referral_id, RECEIVED, 60.0)
 
     async def _play(self, name: str, slots: asyncio.Semaphore) -> None:
         try:
@@ -164,21 +170,21 @@ class Load:
             "legal_basis": {"kind": "consent", "consent_id": consent_id},
         }
         answer = await self.clients[SCHOOL].command("/referrals", body, settle=_already_open)
-        return self._opened(answer, flow, "referral", SCHOOL, receiver, "ReferralRequested")
+        return self._opened(answer, flow, "referral", SCHOOL, receiver, REQUESTED)
 
     async def report_dropout(self, flow: str) -> Expected:
         """The school reports a dropout to the home municipality's KAA (Göteborg)."""
         body = {"school": SCHOOL, "subject": new_subject(), "home_municipality": "1480",
                 "reason": "long_absence", "left_on": "2025-01-10", "under_20": True}  # fmt: skip
         answer = await self.clients[SCHOOL].command("/dropout-reports", body, _already_open)
-        return self._opened(answer, flow, "dropout_report", SCHOOL, GBG_KAA, "DropoutReported")
+        return self._opened(answer, flow, "dropout_report", SCHOOL, GBG_KAA, DROPOUT_REPORTED)
 
     async def report_concern(self, flow: str, municipality: str, receiver: str) -> Expected:
         """The school reports concern to the municipality's social services."""
         body = {"school": SCHOOL, "subject": new_subject(), "municipality": municipality,
                 "concern": "neglect", "subject_is_child": True}  # fmt: skip
         answer = await self.clients[SCHOOL].command("/concern-reports", body, _already_open)
-        return self._opened(answer, flow, "concern_report", SCHOOL, receiver, "ConcernReported")
+        return self._opened(answer, flow, "concern_report", SCHOOL, receiver, CONCERN_REPORTED)
 
     def _opened(
         self, answer: Answer, flow: str, kind: str, sender: str, receiver: str, event: str
@@ -191,7 +197,7 @@ class Load:
         """Wait until the receiver is told; its service acknowledged receipt in the same
         transaction that told it."""
         await self.clients[agency].arrival(handoff.referral_id, handoff.events[0], 60.0)
-        handoff.events.append("ReferralReceived")
+        handoff.events.append(RECEIVED)
 
     async def act(self, agency: str, handoff: Expected, action: str, **fields: Any) -> None:
         """Take one action on the handoff; on an unanswered call, look before retrying."""
@@ -234,9 +240,9 @@ class Load:
         answer = await self.clients[agency].command(
             f"/referrals/{parent.referral_id}/redirect", body, settle=_already_open
         )
-        parent.events.append("ReferralRedirected")
+        parent.events.append(REDIRECTED)
         parent.settled = True
-        child = self._opened(answer, parent.flow, "referral", agency, receiver, "ReferralRequested")
+        child = self._opened(answer, parent.flow, "referral", agency, receiver, REQUESTED)
         child.parent = parent.referral_id
         return child
 
@@ -288,7 +294,7 @@ async def cancelled(load: Load) -> None:
     """Cancelled by the school once the folk high school has it."""
     handoff = await load.refer("cancelled", FOLK_HIGH_SCHOOL)
     await load.arrived(FOLK_HIGH_SCHOOL, handoff)
-    await load.clients[SCHOOL].arrival(handoff.referral_id, "ReferralReceived", 60.0)
+    await load.clients[SCHOOL].arrival(handoff.referral_id, RECEIVED, 60.0)
     await load.act(SCHOOL, handoff, "cancel", reason="no_longer_needed")
 
 
@@ -296,7 +302,7 @@ async def entered_in_error(load: Load) -> None:
     """Sent by mistake and marked so by the school."""
     handoff = await load.refer("entered_in_error", ALE_KAA)
     await load.arrived(ALE_KAA, handoff)
-    await load.clients[SCHOOL].arrival(handoff.referral_id, "ReferralReceived", 60.0)
+    await load.clients[SCHOOL].arrival(handoff.referral_id, RECEIVED, 60.0)
     await load.act(SCHOOL, handoff, "entered-in-error")
 
 

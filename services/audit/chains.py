@@ -13,9 +13,13 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
+from contracts.catalogue import type_of
 from contracts.codes import HandoffKind
+from contracts.events import ReferralRedirected
 from contracts.lifecycle import OPENING_EVENTS, ReferralState, Side, find_transition
 from contracts.topics import HANDOFFS
+
+REDIRECTED = type_of(ReferralRedirected)
 
 CHAIN_EVENT_TYPES: tuple[str, ...] = tuple(
     model.model_fields["event_type"].default for model in HANDOFFS.events
@@ -145,7 +149,7 @@ def _referrals(records: list[Recorded]) -> dict[str, ChainReferral]:
             referral.subject, referral.legal_basis = event["subject"], event["legal_basis"]
             if event.get("parent_referral_id"):
                 referral.parent_referral_id = str(event["parent_referral_id"])
-        elif rec.event_type == "ReferralRedirected" and event.get("new_referral_id"):
+        elif rec.event_type == REDIRECTED and event.get("new_referral_id"):
             child = referrals.setdefault(
                 str(event["new_referral_id"]), ChainReferral(str(event["new_referral_id"]))
             )
@@ -169,7 +173,7 @@ def _causal_order(
     redirects = {
         str(rec.event["new_referral_id"]): rec
         for rec in records
-        if rec.event_type == "ReferralRedirected" and rec.event.get("new_referral_id")
+        if rec.event_type == REDIRECTED and rec.event.get("new_referral_id")
     }
     cause_of: dict[str, Recorded | None] = {}
     effects: dict[str, list[Recorded]] = {}

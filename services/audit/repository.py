@@ -10,6 +10,8 @@ from uuid import UUID
 
 import asyncpg
 
+from contracts.catalogue import type_of
+from contracts.events import RecordAccessed
 from services.audit import domain
 from services.audit.domain import Entry, Frontier, Node
 from services.audit.heads import SignedTreeHead, Signer, TreeHead
@@ -25,6 +27,8 @@ _VERIFY_COLUMNS = (
     "seq, convert_to(concat_ws(E'\\n', seq, (extract(epoch FROM recorded_at) * 1000000)::bigint,"
     " topic, partition, \"offset\", ''), 'UTF8') || event, leaf_hash, chain_hash"
 )
+
+ACCESS_TYPE = type_of(RecordAccessed)
 
 
 def _entry(row: asyncpg.Record) -> Entry:
@@ -274,7 +278,8 @@ async def reads(
     where = "".join(f" AND {condition % n}" for n, (condition, _) in enumerate(given, start=2))
     return await conn.fetch(
         "SELECT seq, recorded_at, event FROM audit_entries"
-        f" WHERE event_type = 'RecordAccessed'{where} ORDER BY occurred_at, seq LIMIT $1",
+        # A literal, not a parameter, so that the planner can match the partial indexes.
+        f" WHERE event_type = '{ACCESS_TYPE}'{where} ORDER BY occurred_at, seq LIMIT $1",
         limit,
         *(value for _, value in given),
     )

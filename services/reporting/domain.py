@@ -25,6 +25,8 @@ from enum import StrEnum
 
 from pydantic import BaseModel
 
+from contracts import Event
+from contracts.catalogue import type_of
 from contracts.codes import (
     AgeBand,
     FailureReason,
@@ -32,6 +34,18 @@ from contracts.codes import (
     HandoffKind,
     Outcome,
     RejectionReason,
+)
+from contracts.events import (
+    ConcernAcknowledged,
+    FirstContactMade,
+    ReferralAccepted,
+    ReferralCancelled,
+    ReferralCompleted,
+    ReferralEnteredInError,
+    ReferralExpired,
+    ReferralFailed,
+    ReferralReceived,
+    ReferralRejected,
 )
 
 SUPPRESSED = ".."
@@ -256,15 +270,19 @@ class Referral:
     events: tuple[LoopEvent, ...] = ()
 
 
-DECISIONS = frozenset({"ReferralAccepted", "ReferralRejected", "ConcernAcknowledged"})
+DECISIONS = frozenset(
+    type_of(model) for model in (ReferralAccepted, ReferralRejected, ConcernAcknowledged)
+)
+# Entered in error is not a closing: such a handoff is left out of the timings altogether.
 CLOSINGS = frozenset(
-    {
-        "ReferralRejected",
-        "ReferralCompleted",
-        "ReferralFailed",
-        "ReferralCancelled",
-        "ReferralExpired",
-    }
+    type_of(model)
+    for model in (
+        ReferralRejected,
+        ReferralCompleted,
+        ReferralFailed,
+        ReferralCancelled,
+        ReferralExpired,
+    )
 )
 
 
@@ -294,15 +312,20 @@ def progress(referral: Referral, as_of: datetime) -> Progress:
 
     closing = first(CLOSINGS)
     return Progress(
-        acknowledged_at=_at(first({"ReferralReceived"})),
+        acknowledged_at=_at(first({type_of(ReferralReceived)})),
         decided_at=_at(first(DECISIONS)),
-        first_contact_at=_at(first({"FirstContactMade"})),
+        first_contact_at=_at(first({type_of(FirstContactMade)})),
         closed_at=_at(closing),
         last_update_at=max([referral.requested_at, *(e.occurred_at for e in seen)]),
-        rejection=closing.code if closing and closing.event_type == "ReferralRejected" else None,
-        failure=closing.code if closing and closing.event_type == "ReferralFailed" else None,
-        entered_in_error=first({"ReferralEnteredInError"}) is not None,
+        rejection=closing.code if closing and is_of_type(closing, ReferralRejected) else None,
+        failure=closing.code if closing and is_of_type(closing, ReferralFailed) else None,
+        entered_in_error=first({type_of(ReferralEnteredInError)}) is not None,
     )
+
+
+def is_of_type(event: LoopEvent, model: type[Event]) -> bool:
+    """Whether a recorded loop event is of the type of `model`."""
+    return event.event_type == type_of(model)
 
 
 def _at(event: LoopEvent | None) -> datetime | None:

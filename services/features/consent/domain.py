@@ -6,7 +6,7 @@ from datetime import datetime
 from uuid import UUID
 
 from contracts import ConsentBasis, DisclosureBasis, DutyBasis, Event, LegalDuty
-from contracts.codes import DataCategory
+from contracts.catalogue import meaning_of
 from contracts.events import (
     ConcernReported,
     ConsentRecorded,
@@ -15,12 +15,6 @@ from contracts.events import (
     RecordAccessed,
     ReferralRequested,
 )
-
-# What a duty report necessarily shares, for the consent check when one is sent on consent.
-REPORT_CATEGORIES = {
-    "DropoutReported": (DataCategory.IDENTITY, DataCategory.ATTENDANCE),
-    "ConcernReported": (DataCategory.IDENTITY, DataCategory.SOCIAL_SITUATION),
-}
 
 
 @dataclass(frozen=True)
@@ -112,6 +106,7 @@ def basis_problems(event: HandoffOpened | RecordAccessed, consent: Consent | Non
     categories = (
         [c.value for c in event.data_categories]
         if isinstance(event, ReferralRequested)
-        else [c.value for c in REPORT_CATEGORIES[event.event_type]]
+        # What a duty report necessarily shares, checked when one is sent on consent.
+        else [c.value for c in meaning_of(event).shares]
     )
     return consent.problems(event.subject, event.receiver, categories, event.occurred_at)

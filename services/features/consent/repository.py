@@ -6,13 +6,13 @@ from uuid import UUID
 
 import asyncpg
 
+from contracts.catalogue import event_types
 from services.features.consent.domain import Consent
 from services.kit.database import Connection
 
 _COLUMNS = ", ".join(f.name for f in fields(Consent))
 # Events that end sharing are always delivered, whatever became of the consent.
-ALWAYS_DELIVERED = ["ConsentRecorded", "ConsentWithdrawn", "ReferralCancelled",
-                    "ReferralEnteredInError", "ReferralExpired"]  # fmt: skip
+ALWAYS_DELIVERED = sorted(event_types(always_delivered=True))
 
 
 def _to_consent(row: asyncpg.Record) -> Consent:

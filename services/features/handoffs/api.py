@@ -7,21 +7,18 @@ from uuid import UUID, uuid4
 from fastapi import APIRouter, Depends
 
 from contracts import Event
+from contracts.catalogue import EVENT_TABLE
 from contracts.events import (
     CaseworkerAssigned,
-    ConcernAcknowledged,
     ContactAttempted,
     FirstContactMade,
-    ReferralAccepted,
     ReferralCancelled,
     ReferralCompleted,
-    ReferralEnteredInError,
     ReferralFailed,
     ReferralPaused,
     ReferralRedirected,
     ReferralRejected,
     ReferralRequested,
-    ReferralResumed,
 )
 from services.features.handoffs.schemas import (
     Assign,
@@ -44,20 +41,27 @@ from services.kit.schemas import Act
 
 Desk = Annotated[HandoffDesk, Depends(provided(HandoffDesk))]
 
-# path -> (body, event): every receiver or sender action is the same shape of call.
+# The request body of each action whose event carries a coded field; the others name only
+# the acting agency.
+BODIES: dict[type[Event], type[Act]] = {
+    ReferralRejected: Reject,
+    CaseworkerAssigned: Assign,
+    ContactAttempted: Contact,
+    FirstContactMade: Contact,
+    ReferralPaused: Pause,
+    ReferralCompleted: Complete,
+    ReferralFailed: Fail,
+    ReferralCancelled: Cancel,
+}
+# Redirecting opens a new referral as well: it has a route of its own.
+_OWN_ROUTES = frozenset({ReferralRedirected})
+
+# action -> (body, event), from the event table: every receiver or sender action is the same
+# shape of call.
 ACTIONS: dict[str, tuple[type[Act], type[Event]]] = {
-    "accept": (Act, ReferralAccepted),
-    "acknowledge": (Act, ConcernAcknowledged),
-    "reject": (Reject, ReferralRejected),
-    "assign": (Assign, CaseworkerAssigned),
-    "contact-attempts": (Contact, ContactAttempted),
-    "first-contact": (Contact, FirstContactMade),
-    "pause": (Pause, ReferralPaused),
-    "resume": (Act, ReferralResumed),
-    "complete": (Complete, ReferralCompleted),
-    "fail": (Fail, ReferralFailed),
-    "cancel": (Cancel, ReferralCancelled),
-    "entered-in-error": (Act, ReferralEnteredInError),
+    meaning.action: (BODIES.get(meaning.model, Act), meaning.model)
+    for meaning in EVENT_TABLE.values()
+    if meaning.action is not None and meaning.model not in _OWN_ROUTES
 }
 
 

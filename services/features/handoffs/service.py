@@ -16,6 +16,7 @@ from uuid import UUID, uuid4
 import asyncpg
 
 from contracts import ConsentBasis, Event, LegalBasis, utc_now
+from contracts.catalogue import event_types
 from contracts.events import HandoffOpened, ReferralExpired, ReferralReceived
 from contracts.lifecycle import OPENING_EVENTS
 from services.features.consent import repository as consents
@@ -41,7 +42,7 @@ class ConsentNotYetKnown(NotYet):
 
 
 # Made by the service itself on an agency's behalf: that agency's people are told too.
-SYSTEM_EVENTS = frozenset({"ReferralExpired"})
+TELLS_PRODUCER = event_types(tells_producer=True)
 
 
 @dataclass
@@ -194,7 +195,7 @@ class HandoffDesk:
             handoff = advance(current, event)
         work.record(event, handoff)
         for agency in {handoff.sender, handoff.receiver} & self.hosted:
-            if agency != event.producer or event.event_type in SYSTEM_EVENTS:
+            if agency != event.producer or event.event_type in TELLS_PRODUCER:
                 work.notify(agency, handoff, event)
         return handoff
 

@@ -170,7 +170,7 @@ def router() -> APIRouter:
             # A rejected or failed referral may be passed on, as a new referral, to another
             # agency; on the same legal basis, which must also cover that agency.
             redirect_to=services.registry.receivers(HandoffKind.REFERRAL, others)
-            if "ReferralRedirected" in handoff["allowed_actions"]
+            if actions.REDIRECT in handoff["allowed_actions"]
             else [],
             reasons=[r.value for r in ReferralReason],
             categories=[c.value for c in DataCategory],
