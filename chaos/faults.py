@@ -25,6 +25,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
 from chaos.deployment import Deployment
+from contracts.services import AGENCY_SERVICES, SERVICES, names
 from deploy.services import ServiceProcess
 
 log = logging.getLogger(__name__)
@@ -36,8 +37,8 @@ DATABASE_RESTART = "database_restart"
 STOP_PAST_SESSION_TIMEOUT = "stop_past_session_timeout"
 #: Crash points and the services that reach them under load (only agency services relay).
 CRASH_POINTS = {
-    "consumer_after_commit": ("school", "social", "employment", "audit", "reporting"),
-    "relay_after_publish": ("school", "social", "employment"),
+    "consumer_after_commit": names(SERVICES),
+    "relay_after_publish": names(AGENCY_SERVICES),
 }
 
 

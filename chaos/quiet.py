@@ -15,6 +15,7 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 
 from chaos.deployment import Deployment
+from contracts.services import AGENCY_SERVICES, names
 from contracts.topics import CONSENTS, EVENT_TOPICS, HANDOFFS, PARTICIPATION, Topic
 
 #: The consumer groups of each service (``samverkan.<service>.<consumer>``) and what they read,
@@ -23,7 +24,7 @@ from contracts.topics import CONSENTS, EVENT_TOPICS, HANDOFFS, PARTICIPATION, To
 SUBSCRIPTIONS: dict[str, dict[str, tuple[Topic, ...]]] = {
     **{
         agency: {"handoffs": (HANDOFFS,), "consents": (CONSENTS,)}
-        for agency in ("school", "social", "employment")
+        for agency in names(AGENCY_SERVICES)
     },
     "audit": {"log": EVENT_TOPICS},
     "reporting": {"read-model": (HANDOFFS, PARTICIPATION)},

@@ -18,12 +18,13 @@ from chaos.deployment import Deployment
 from chaos.load import GBG_KAA, SCHOOL
 from chaos.quiet import wait_until_quiet
 from contracts import Event, encode, topic_for, utc_now
+from contracts import services as service_list
 from contracts.codes import DropoutReason
 from contracts.events import DropoutReported, ReferralAccepted
 from deploy.deadletters import replay, select
 from services.school.domain import KAA_BASIS
 
-AGENCY_SERVICES = ("school", "social", "employment")
+AGENCY_SERVICES = service_list.names(service_list.AGENCY_SERVICES)
 
 
 @dataclass

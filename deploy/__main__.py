@@ -13,10 +13,11 @@ from __future__ import annotations
 import argparse
 import signal
 import sys
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from types import FrameType
 
+from contracts.services import PORTAL, SERVICES
 from contracts.topics import topic_specs
 from services.kit.agencies import AgencyRegistry
 
@@ -31,13 +32,12 @@ from .credentials import (
 from .kafka_jars import REPO_ROOT, fetch_jars
 from .kafka_security import ADMIN, Credentials, create_principals, grant, write_compose_files
 from .postgres import ensure_binaries
-from .services import SERVICES, ServiceProcess, portal_process
+from .services import ServiceProcess, portal_process
 from .stack import Stack
 from .topics import ensure_topics
 
 DEFAULT_WORKDIR = REPO_ROOT / ".run" / "stack"
-DEFAULT_DATABASES = [f"samverkan_{name}" for name in SERVICES]
-FIRST_SERVICE_PORT = 8001
+DEFAULT_DATABASES = [s.database for s in SERVICES if s.database is not None]
 
 
 def parse_topics(text: str) -> list[tuple[str, int]]:
@@ -73,28 +73,53 @@ def _secrets(workdir: Path) -> dict[str, str]:
     }
 
 
-def _start_services(stack: Stack, workdir: Path) -> list[ServiceProcess]:
-    started: list[ServiceProcess] = []
-    secret_env = _secrets(workdir)
-    for offset, name in enumerate(SERVICES):
-        process = ServiceProcess(
-            name=name,
-            database_dsn=stack.databases[f"samverkan_{name}"],
-            kafka_bootstrap=stack.kafka.bootstrap,
-            log_dir=workdir / "logs",
-            port=FIRST_SERVICE_PORT + offset,
-            kafka_login=stack.kafka.credentials.service_env(name),
-            extra_env=dict(secret_env),
+def service_processes(
+    kafka_bootstrap: str,
+    databases: Mapping[str, str],
+    credentials: Credentials,
+    log_dir: Path,
+    env: Mapping[str, str],
+) -> list[ServiceProcess]:
+    """Every service in contracts/services.py as a process, not started yet: each at its port,
+    on its database (by name in ``databases``), logged in to Kafka as itself; the portal last,
+    pointed at the others."""
+    processes: list[ServiceProcess] = []
+    for listed in SERVICES:
+        assert listed.database is not None  # SERVICES are the ones with a database
+        processes.append(
+            ServiceProcess(
+                name=listed.name,
+                database_dsn=databases[listed.database],
+                kafka_bootstrap=kafka_bootstrap,
+                log_dir=log_dir,
+                port=listed.port,
+                kafka_login=credentials.service_env(listed.name),
+                extra_env=dict(env),
+            )
         )
-        started.append(process)
+    portal = portal_process({p.name: p for p in processes}, log_dir, PORTAL.port)
+    return [*processes, portal]
+
+
+def _start_services(stack: Stack, workdir: Path) -> list[ServiceProcess]:
+    """Start every service on ``stack``, one after the other, and say where each is."""
+    processes = service_processes(
+        stack.kafka.bootstrap,
+        stack.databases,
+        stack.kafka.credentials,
+        workdir / "logs",
+        _secrets(workdir),
+    )
+    for process in processes:
         process.start()
-        print(f"service {name:<12}: {process.url}/docs  (log {process.log_file})", flush=True)
-    by_name = {p.name: p for p in started}
-    portal = portal_process(by_name, workdir / "logs", FIRST_SERVICE_PORT + len(SERVICES))
-    started.append(portal)
-    portal.start()
-    print(f"web portal          : {portal.url}/  (sign in: api-keys.json)", flush=True)
-    return started
+        if process.name == PORTAL.name:
+            print(f"web portal          : {process.url}/  (sign in: api-keys.json)", flush=True)
+        else:
+            print(
+                f"service {process.name:<12}: {process.url}/docs  (log {process.log_file})",
+                flush=True,
+            )
+    return processes
 
 
 def up(

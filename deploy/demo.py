@@ -16,12 +16,14 @@ from typing import Any
 
 import httpx
 
+from contracts.services import AGENCY_SERVICES
+
 from .kafka_jars import REPO_ROOT
 from .sse import sse_events
 
 WORKDIR = REPO_ROOT / ".run" / "stack"
-URLS = {"school": "http://127.0.0.1:8001", "social": "http://127.0.0.1:8002",
-        "employment": "http://127.0.0.1:8003"}  # fmt: skip
+#: The agency services where the local runner starts them.
+URLS = {s.name: f"http://127.0.0.1:{s.port}" for s in AGENCY_SERVICES}
 SCHOOL, ALE_SOCIAL, GBG_KAA, AF_GBG = (
     "ale.school.ale-gymnasium",
     "ale.social",
@@ -204,9 +206,7 @@ async def play(keys: dict[str, str]) -> None:
             await asyncio.sleep(1)  # let the last notifications print
         for watcher in watchers:
             watcher.cancel()
-    print(
-        "\nDone. Explore the APIs at http://127.0.0.1:8001/docs (keys in .run/stack/api-keys.json)"
-    )
+    print(f"\nDone. Explore the APIs at {URLS['school']}/docs (keys in .run/stack/api-keys.json)")
 
 
 def main() -> int:

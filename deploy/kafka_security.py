@@ -2,9 +2,10 @@
 
 Every service logs in as its own principal (SASL/SCRAM-SHA-256, named like the service). It may
 write the topics it produces, read the topics it consumes, use only its own consumer groups
-(``samverkan.<service>.*``) and write dead letters; nothing else. ``GRANTS`` is the one place
-that says which topics those are, and every ACL is derived from it, so a new service is one
-entry there. ``admin`` is the only super user: the broker itself, topic creation, provisioning.
+(``samverkan.<service>.*``) and write dead letters; nothing else. ``GRANTS`` says which topics
+those are, taken from the list of services (contracts/services.py), and every ACL is derived
+from it, so a new service is one entry in that list. ``admin`` is the only super user: the
+broker itself, topic creation, provisioning.
 
 Passwords are random per stack, never built in. The local runner keeps them in its work
 directory; docker-compose generates them in a volume (``python -m deploy credentials``).
@@ -36,16 +37,8 @@ from confluent_kafka.admin import (
     UserScramCredentialUpsertion,
 )
 
-from contracts.topics import (
-    ACCESS,
-    CONSENTS,
-    DEAD_LETTER,
-    EVENT_TOPICS,
-    HANDOFFS,
-    PARTICIPATION,
-    SIGNALS,
-    Topic,
-)
+from contracts.services import ALL_SERVICES
+from contracts.topics import DEAD_LETTER, Topic
 
 __all__ = [
     "ADMIN",
@@ -82,23 +75,11 @@ class Grant:
     writes: tuple[Topic, ...] = ()
     reads: tuple[Topic, ...] = ()
 
-    def extended(self, *, writes: tuple[Topic, ...] = (), reads: tuple[Topic, ...] = ()) -> Grant:
-        """This grant and some more topics."""
-        return Grant(writes=self.writes + writes, reads=self.reads + reads)
 
-
-# Every agency service runs the handoff loop: it emits and follows handoffs, records consents
-# and follows everyone's (a consent may cover several agencies), and logs reads of records.
-_AGENCY = Grant(writes=(HANDOFFS, CONSENTS, ACCESS), reads=(HANDOFFS, CONSENTS))
-
-#: One entry per service; the ACLs below are derived from it. Adding a service is adding a line.
+#: One entry per service with a Kafka login, from contracts/services.py; the ACLs below are
+#: derived from it.
 GRANTS: dict[str, Grant] = {
-    "school": _AGENCY.extended(writes=(SIGNALS,)),
-    "social": _AGENCY,
-    "employment": _AGENCY.extended(writes=(PARTICIPATION,)),
-    # The audit service logs what auditors read, as every service does.
-    "audit": Grant(writes=(ACCESS,), reads=EVENT_TOPICS),
-    "reporting": Grant(reads=(HANDOFFS, PARTICIPATION, CONSENTS)),
+    s.name: Grant(writes=s.writes, reads=s.reads) for s in ALL_SERVICES if s.kafka_login
 }
 
 
@@ -160,7 +141,7 @@ class Credentials:
             return self.passwords[principal]
         except KeyError:
             raise KeyError(
-                f"no Kafka principal {principal!r}: add the service to GRANTS in {__name__}"
+                f"no Kafka principal {principal!r}: add the service to contracts/services.py"
             ) from None
 
     def client_config(self, principal: str) -> dict[str, Any]:

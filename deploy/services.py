@@ -15,15 +15,17 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from contracts import services as service_list
 from services.audit.heads import Signer
 
 from ._process import log_tail
 from .ports import free_port
 
-SERVICES = ("school", "social", "employment", "audit", "reporting")
+#: The names of the services with a database and a Kafka login (contracts/services.py).
+SERVICES = service_list.names(service_list.SERVICES)
 #: The web interface. Unlike SERVICES it has no database and no Kafka login (so no entry in
 #: the Kafka grants): it only calls the services' HTTP APIs.
-PORTAL = "portal"
+PORTAL = service_list.PORTAL.name
 
 
 @dataclass
@@ -76,7 +78,7 @@ class ServiceProcess:
         self.log_dir.mkdir(parents=True, exist_ok=True)
         with self.log_file.open("ab") as log:
             self.process = subprocess.Popen(
-                [sys.executable, "-m", f"services.{self.name}"],
+                [sys.executable, "-m", service_list.service(self.name).package],
                 env=self.env(),
                 stdout=log,
                 stderr=subprocess.STDOUT,

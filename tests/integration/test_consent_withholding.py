@@ -10,9 +10,9 @@ from aiokafka import AIOKafkaConsumer
 from contracts import ConsentBasis, utc_now
 from contracts.events import ReferralAccepted, ReferralCancelled
 from contracts.topics import HANDOFFS
+from services.features import loop
 from services.features.consent import repository as consents
 from services.features.consent.domain import Consent
-from services.features.handoffs import MIGRATIONS as HANDOFF_MIGRATIONS
 from services.kit import outbox
 from services.kit.app import KIT_MIGRATIONS
 from services.kit.database import create_pool, migrate
@@ -51,7 +51,7 @@ async def test_staged_events_under_a_withdrawn_consent_are_not_sent(
     kafka_settings, kafka_config, topic_prefix, new_database
 ):
     pool = await create_pool(await new_database("withhold"))
-    await migrate(pool, KIT_MIGRATIONS, *HANDOFF_MIGRATIONS)
+    await migrate(pool, KIT_MIGRATIONS, *loop.migrations())
     withdrawn, valid = consent(), consent()
     async with pool.acquire() as conn, conn.transaction():
         for given in (withdrawn, valid):

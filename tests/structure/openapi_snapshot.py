@@ -11,8 +11,10 @@ from typing import Any
 import pytest
 from fastapi import FastAPI
 
+from contracts.services import SERVICES, names
+
 SNAPSHOTS = Path(__file__).parent / "openapi"
-SERVICE_NAMES = ("school", "social", "employment", "audit", "reporting")
+SERVICE_NAMES = names(SERVICES)
 _PRINCIPALS = """principals:
   - id: snapshot
     role: auditor

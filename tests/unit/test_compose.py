@@ -10,6 +10,7 @@ import pytest
 import yaml
 from pydantic_settings import BaseSettings
 
+from contracts import services as service_list
 from services.audit.settings import AuditSettings
 from services.kit.settings import DatabaseSettings, HttpSettings, KafkaSettings, ServiceSettings
 from services.portal.settings import PortalSettings
@@ -21,7 +22,7 @@ COMPOSE_FILE = ROOT / "docker-compose.yml"
 DOCKERFILE = ROOT / "Dockerfile"
 INITDB = ROOT / "deploy" / "compose" / "initdb.sql"
 
-AGENCY_SERVICES = ("school", "social", "employment")
+AGENCY_SERVICES = service_list.names(service_list.AGENCY_SERVICES)
 REQUIRED_ENV = (
     "SAMVERKAN_SERVICE",
     "SAMVERKAN_KAFKA_BOOTSTRAP",
