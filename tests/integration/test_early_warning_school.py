@@ -13,10 +13,12 @@ from fastapi import FastAPI
 from deploy.credentials import demo_principals, new_pseudonym_key, write_principals
 from deploy.kafka_jars import REPO_ROOT
 from services.kit.agencies import AgencyRegistry
+from services.kit.provided import provided_in
 from services.kit.settings import DatabaseSettings
 from services.school.bootstrap import create_app
 from services.school.early_warning.domain import AttendanceRecord
 from services.school.early_warning.intake import read_csv
+from services.school.early_warning.service import EarlyWarningDesk
 from services.school.settings import SchoolSettings
 
 pytestmark = [pytest.mark.integration, pytest.mark.reporting]
@@ -324,7 +326,7 @@ async def test_a_large_file_is_imported_in_batches_as_it_streams(school):
 
 
 async def test_an_upload_that_breaks_off_keeps_and_assesses_what_arrived(school):
-    desk = school.app.state.early_warning
+    desk = provided_in(school.app, EarlyWarningDesk)
 
     async def broken_upload():
         yield HEADER.encode()
@@ -333,7 +335,7 @@ async def test_an_upload_that_breaks_off_keeps_and_assesses_what_arrived(school)
 
     rows = read_csv(broken_upload(), AttendanceRecord, desk.today())
     with pytest.raises(ConnectionError):
-        await desk.import_rows(school.app.state.pool, SCHOOL, "attendance", rows)
+        await desk.import_rows(provided_in(school.app, asyncpg.Pool), SCHOOL, "attendance", rows)
     # The first batch of 500 was committed: its students have their signals.
     assert len(await school.open_signals(limit="500")) == 500
 
