@@ -23,15 +23,13 @@ def signer(key: SecretStr | None) -> Signer:
 def create_app(settings: AuditSettings | None = None) -> FastAPI:
     """The audit service application."""
     settings = settings or AuditSettings()
-    app = build_app(
+    return build_app(
         settings,
         title="Samverkan audit service",
         parts=[part.installer(signer(settings.audit_signing_key), settings.audit_publish_head_s)],
         routers=[api.audit_router()],
         migrations=[part.MIGRATIONS],
     )
-    api.install_error_handler(app)
-    return app
 
 
 def main() -> None:

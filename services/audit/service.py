@@ -29,8 +29,11 @@ from services.kit.database import Connection
 from services.kit.refusals import Refused
 
 
-class NotInLog(LookupError):
+class NotInLog(Refused):
     """The entry, tree size or referral asked for is not in the log."""
+
+    def __init__(self, detail: str) -> None:
+        super().__init__("not_found", detail)
 
 
 @dataclass(frozen=True)

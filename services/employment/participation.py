@@ -21,6 +21,7 @@ from contracts.codes import AgeBand, Gender, Outcome
 from contracts.events import OutcomeFollowUpRecorded, ParticipantEnrolled, ParticipantExited
 from services.kit import outbox
 from services.kit.database import Connection
+from services.kit.refusals import Refused
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 # Participant data for ESF monitoring is collected under the ESF+ regulation, not on consent.
@@ -31,13 +32,8 @@ EsfOutcome = Literal[
 SWEDISH_TIME = ZoneInfo("Europe/Stockholm")
 
 
-class ParticipationRefused(Exception):
+class ParticipationRefused(Refused):
     """A change to a participation that must not happen, and why."""
-
-    def __init__(self, code: str, detail: str) -> None:
-        super().__init__(f"{code}: {detail}")
-        self.code = code
-        self.detail = detail
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,7 @@ from typing import Annotated
 from uuid import UUID, uuid4
 
 import asyncpg
-from fastapi import Depends, Query, Request
+from fastapi import Depends, Query
 
 from contracts import DutyBasis, LegalDuty, utc_now
 from contracts.codes import AccessedResource, AccessPurpose
@@ -15,7 +15,7 @@ from contracts.events import RecordAccessed
 from services.kit import outbox
 from services.kit.auth import Principal, require_read
 from services.kit.database import Connection
-from services.kit.provided import provided, provided_in
+from services.kit.provided import provided
 from services.kit.refusals import Refused
 
 _BASIS = DutyBasis(duty=LegalDuty.LOG_REVIEW)
@@ -81,19 +81,3 @@ class ReadLog:
 
 Purpose = Annotated[AccessPurpose | None, Query(description="Why the record is read (logged).")]
 Reads = Annotated[ReadLog, Depends(provided(ReadLog))]
-
-
-def authorise_read(request: Request, caller: Principal, agency: str) -> None:
-    """403 unless the caller may read the agency's records; 403 if it is not hosted here."""
-    provided_in(request.app, ReadLog).authorise(caller, agency)
-
-
-async def logged(
-    request: Request,
-    caller: Principal,
-    purpose: AccessPurpose | None,
-    resource: AccessedResource,
-    records: Iterable[tuple[str, UUID | None]],
-) -> None:
-    """Log the reads of `records` (one access event each), in their own transaction."""
-    await provided_in(request.app, ReadLog).log(caller, purpose, resource, records)

@@ -15,6 +15,7 @@ from services.kit.access_log import ReadLog
 from services.kit.agencies import AgencyRegistry
 from services.kit.auth import Principal, Principals
 from services.kit.broker import make_broker
+from services.kit.commands import CommandGate
 from services.kit.database import create_pool, migrate
 from services.kit.dependencies import Caller, Pool, Registry, Settings
 from services.kit.errors import install_refusal_handlers
@@ -62,6 +63,7 @@ def build_app(
         provide(app, principals)
         hosted = registry.hosted_by(settings.service)
         provide(app, ReadLog(pool, hosted, settings.kafka.topic_prefix))
+        provide(app, CommandGate(pool, hosted))
         runtime.run("outbox-relay", relay.run())
         for part in parts:
             await part(runtime)

@@ -9,15 +9,14 @@ with the service name) or the service.
 import contextlib
 import logging
 
-import asyncpg
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, Response
 from prometheus_client import CONTENT_TYPE_LATEST, Counter, Gauge, Histogram, generate_latest
 
 from contracts import EVENT_TOPICS, Event, utc_now
 from services.kit import outbox
-from services.kit.provided import provided_in
+from services.kit.dependencies import Pool, Settings
 from services.kit.settings import ServiceSettings
 
 log = logging.getLogger(__name__)
@@ -98,20 +97,19 @@ async def measure_consumer_lag(settings: ServiceSettings) -> None:
         await admin.close()
 
 
+async def metrics(settings: Settings, pool: Pool) -> Response:
+    """The metrics in the Prometheus text format, with the backlog and the lag measured now."""
+    OUTBOX_BACKLOG.labels(settings.service).set(await outbox.backlog(pool))
+    try:
+        await measure_consumer_lag(settings)
+    except Exception:
+        # A broker hiccup must not hide the other metrics; the gauge keeps its last value.
+        log.warning("could not measure consumer lag", exc_info=True)
+    return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+
+
 def metrics_router() -> APIRouter:
     """GET /metrics in the Prometheus text format."""
     router = APIRouter(tags=["operations"])
-
-    @router.get("/metrics", include_in_schema=False)
-    async def metrics(request: Request) -> Response:
-        settings = provided_in(request.app, ServiceSettings)
-        pool: asyncpg.Pool = provided_in(request.app, asyncpg.Pool)
-        OUTBOX_BACKLOG.labels(settings.service).set(await outbox.backlog(pool))
-        try:
-            await measure_consumer_lag(settings)
-        except Exception:
-            # A broker hiccup must not hide the other metrics; the gauge keeps its last value.
-            log.warning("could not measure consumer lag", exc_info=True)
-        return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
-
+    router.get("/metrics", include_in_schema=False)(metrics)
     return router

@@ -3,21 +3,18 @@
 from datetime import date, timedelta
 from typing import Literal
 
-import asyncpg
-from fastapi import APIRouter, Request
+from fastapi import APIRouter
 from pydantic import Field
 
 from contracts.codes import ConcernCode, DropoutReason
 from contracts.envelope import AgencyId
 from contracts.events import ConcernReported, DropoutReported
+from services.features.handoffs.api import Desk
 from services.features.handoffs.schemas import HandoffView
-from services.features.handoffs.service import HandoffDesk
-from services.features.subjects.api import subject_of
+from services.features.subjects.api import Pseudonyms, subject_of
 from services.features.subjects.schemas import SubjectInput
-from services.kit.auth import require_act
+from services.kit.commands import Commands
 from services.kit.dependencies import Caller
-from services.kit.identity import Pseudonymizer
-from services.kit.provided import provided_in
 from services.school.domain import (
     CONCERN_BASIS,
     KAA_BASIS,
@@ -51,46 +48,43 @@ class ConcernReport(SubjectInput):
     respond_within_days: int = Field(default=2, ge=0, le=30)
 
 
+async def report_dropout(
+    body: DropoutReport, caller: Caller, commands: Commands, desk: Desk, pseudonyms: Pseudonyms
+) -> HandoffView:
+    """Tell the student's home municipality (KAA) that the student left school."""
+    async with commands.acting_for(caller, body.school) as conn:
+        kaa = kaa_unit_for(desk.registry, body.home_municipality)
+        subject, protected = await subject_of(conn, pseudonyms, body, body.school)
+        handoff = await desk.open(
+            conn, DropoutReported, sender=body.school, receiver=kaa.id,
+            subject=subject, legal_basis=KAA_BASIS,
+            respond_within=timedelta(days=body.respond_within_days),
+            reason=body.reason, left_on=body.left_on, under_20=True,
+            protected_identity=protected,
+        )  # fmt: skip
+    return HandoffView.of(handoff, body.school)
+
+
+async def report_concern(
+    body: ConcernReport, caller: Caller, commands: Commands, desk: Desk, pseudonyms: Pseudonyms
+) -> HandoffView:
+    """Report concern about a child to social services; needs no consent."""
+    async with commands.acting_for(caller, body.school) as conn:
+        social = social_services_for(desk.registry, body.municipality)
+        subject, protected = await subject_of(conn, pseudonyms, body, body.school)
+        handoff = await desk.open(
+            conn, ConcernReported, sender=body.school, receiver=social.id,
+            subject=subject, legal_basis=CONCERN_BASIS,
+            respond_within=timedelta(days=body.respond_within_days),
+            concern=body.concern, subject_is_child=True,
+            protected_identity=protected,
+        )  # fmt: skip
+    return HandoffView.of(handoff, body.school)
+
+
 def school_router() -> APIRouter:
     """Routes for reports only a school makes."""
     router = APIRouter(tags=["school"])
-
-    @router.post("/dropout-reports", status_code=201)
-    async def report_dropout(body: DropoutReport, request: Request, caller: Caller) -> HandoffView:
-        """Tell the student's home municipality (KAA) that the student left school."""
-        require_act(caller, body.school)
-        desk = provided_in(request.app, HandoffDesk)
-        kaa = kaa_unit_for(desk.registry, body.home_municipality)
-        async with provided_in(request.app, asyncpg.Pool).acquire() as conn, conn.transaction():
-            subject, protected = await subject_of(
-                conn, provided_in(request.app, Pseudonymizer), body, body.school
-            )
-            handoff = await desk.open(
-                conn, DropoutReported, sender=body.school, receiver=kaa.id,
-                subject=subject, legal_basis=KAA_BASIS,
-                respond_within=timedelta(days=body.respond_within_days),
-                reason=body.reason, left_on=body.left_on, under_20=True,
-                protected_identity=protected,
-            )  # fmt: skip
-        return HandoffView.of(handoff, body.school)
-
-    @router.post("/concern-reports", status_code=201)
-    async def report_concern(body: ConcernReport, request: Request, caller: Caller) -> HandoffView:
-        """Report concern about a child to social services; needs no consent."""
-        require_act(caller, body.school)
-        desk = provided_in(request.app, HandoffDesk)
-        social = social_services_for(desk.registry, body.municipality)
-        async with provided_in(request.app, asyncpg.Pool).acquire() as conn, conn.transaction():
-            subject, protected = await subject_of(
-                conn, provided_in(request.app, Pseudonymizer), body, body.school
-            )
-            handoff = await desk.open(
-                conn, ConcernReported, sender=body.school, receiver=social.id,
-                subject=subject, legal_basis=CONCERN_BASIS,
-                respond_within=timedelta(days=body.respond_within_days),
-                concern=body.concern, subject_is_child=True,
-                protected_identity=protected,
-            )  # fmt: skip
-        return HandoffView.of(handoff, body.school)
-
+    router.post("/dropout-reports", status_code=201)(report_dropout)
+    router.post("/concern-reports", status_code=201)(report_concern)
     return router

@@ -342,7 +342,7 @@ async def test_an_upload_that_breaks_off_keeps_and_assesses_what_arrived(school)
 
 async def test_a_file_with_a_header_that_does_not_fit_is_refused_whole(school):
     refused = await school.csv("attendance", "student_id,personnummer,day\n1,2,3\n", status=422)
-    assert refused["detail"] == {
+    assert refused == {
         "error": "bad_header",
         "detail": "unexpected columns: personnummer",
     }

@@ -24,6 +24,7 @@ from pydantic import (
 
 from contracts.codes import DataCategory, ReferralReason, RiskIndicator, RiskLevel
 from contracts.envelope import SubjectRef
+from services.kit.refusals import Refused
 
 StudentId = Annotated[
     str,
@@ -272,10 +273,5 @@ REFERRAL_DEFAULTS: dict[RiskIndicator, tuple[ReferralReason, tuple[DataCategory,
 }
 
 
-class EarlyWarningRefused(Exception):
+class EarlyWarningRefused(Refused):
     """A request the early-warning desk will not carry out, and why."""
-
-    def __init__(self, code: str, detail: str) -> None:
-        super().__init__(f"{code}: {detail}")
-        self.code = code
-        self.detail = detail

@@ -15,6 +15,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from services.kit.refusals import Refused
 from services.school.early_warning.domain import StudentRecord
 
 MAX_LINE_BYTES = 64 * 1024
@@ -40,8 +41,11 @@ class BadRow:
 Row = GoodRow | BadRow
 
 
-class HeaderRefused(ValueError):
+class HeaderRefused(Refused):
     """The file cannot be read at all: no header, or columns that are missing or unknown."""
+
+    def __init__(self, detail: str) -> None:
+        super().__init__("bad_header", detail)
 
 
 def validate_record(
