@@ -34,8 +34,8 @@ from services.features.handoffs.schemas import (
 )
 from services.features.handoffs.service import HandoffDesk
 from services.features.subjects.api import Pseudonyms, subject_of
-from services.kit.auth import require_act
-from services.kit.dependencies import Caller, Pool
+from services.kit.commands import Commands
+from services.kit.dependencies import Caller
 from services.kit.provided import provided
 from services.kit.schemas import Act
 
@@ -66,11 +66,10 @@ ACTIONS: dict[str, tuple[type[Act], type[Event]]] = {
 
 
 async def request_referral(
-    body: ReferralRequest, caller: Caller, pool: Pool, desk: Desk, pseudonyms: Pseudonyms
+    body: ReferralRequest, caller: Caller, commands: Commands, desk: Desk, pseudonyms: Pseudonyms
 ) -> HandoffView:
     """Send a referral from a hosted agency to another agency."""
-    require_act(caller, body.sender)
-    async with pool.acquire() as conn, conn.transaction():
+    async with commands.acting_for(caller, body.sender) as conn:
         subject, protected = await subject_of(conn, pseudonyms, body, body.sender)
         handoff = await desk.open(
             conn,
@@ -88,12 +87,11 @@ async def request_referral(
 
 
 async def redirect_referral(
-    referral_id: UUID, body: Redirect, caller: Caller, pool: Pool, desk: Desk
+    referral_id: UUID, body: Redirect, caller: Caller, commands: Commands, desk: Desk
 ) -> HandoffView:
     """Pass a rejected or failed referral on to another agency as a new, linked referral."""
-    require_act(caller, body.agency)
     new_id = uuid4()
-    async with pool.acquire() as conn, conn.transaction():
+    async with commands.acting_for(caller, body.agency) as conn:
         old = await desk.act(
             conn, referral_id, body.agency, ReferralRedirected,
             new_referral_id=new_id, new_receiver=body.receiver,
@@ -123,13 +121,12 @@ def _add_action(router: APIRouter, path: str, body_class: type[Act], event: type
         referral_id: UUID,
         body: body_class,  # type: ignore[valid-type]
         caller: Caller,
-        pool: Pool,
+        commands: Commands,
         desk: Desk,
     ) -> HandoffView:
         act: Act = body
-        require_act(caller, act.agency)
         fields = act.model_dump(exclude={"agency"})
-        async with pool.acquire() as conn, conn.transaction():
+        async with commands.acting_for(caller, act.agency) as conn:
             handoff = await desk.act(conn, referral_id, act.agency, event, **fields)
         return HandoffView.of(handoff, act.agency)
 
