@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from services.audit.heads import Signer
+from services.features.proofs.heads import Signer
 
 from ._process import log_tail
 from .ports import free_port

@@ -11,7 +11,7 @@ from uuid import UUID
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 
-from services.audit.heads import SignedTreeHead, decode_public_key
+from services.features.proofs.heads import SignedTreeHead, decode_public_key
 from services.portal import verification
 from services.portal.session import Session
 from services.portal.settings import PortalSettings
