@@ -54,12 +54,12 @@ from contracts.events import (
 )
 from services.audit import domain
 from services.audit import repository as repo
-from services.audit.domain import Entry, Frontier
-from services.audit.heads import Signer, TreeHead
+from services.features.proofs.heads import Signer, TreeHead
+from services.features.proofs.merkle import Entry, Frontier
 
 SCHOOL = "ale.school.ale-gymnasium"
 RECEIVERS = ("ale.social", "goteborg.social", "ale.kaa", "af.goteborg")
-# The columns the hashes cover, in the order of domain.Entry's fields.
+# The columns the hashes cover, in the order of merkle.Entry's fields.
 _ENTRY_COLUMNS = [f.name for f in fields(Entry)]
 _ENTRY_ROW = attrgetter(*_ENTRY_COLUMNS)
 

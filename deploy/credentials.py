@@ -56,7 +56,7 @@ def write_app_secrets(directory: Path, registry: AgencyRegistry) -> None:
     """The services' own secrets for docker-compose, generated once and kept: principals
     (key hashes, for the services), their API keys (for people, owner-only), the pseudonym key
     and the audit signing key."""
-    from services.audit.heads import new_secret
+    from services.features.proofs.heads import new_secret
 
     directory.mkdir(parents=True, exist_ok=True)
     if not (directory / "principals.yaml").exists():

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from contracts import services as service_list
-from services.audit.heads import Signer
+from services.features.proofs.heads import Signer
 
 from ._process import log_tail
 from .ports import free_port

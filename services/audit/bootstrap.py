@@ -4,8 +4,8 @@ from fastapi import FastAPI
 from pydantic import SecretStr
 
 from services.audit import api, part
-from services.audit.heads import Signer
 from services.audit.settings import AuditSettings
+from services.features.proofs.heads import Signer
 from services.kit.app import build_app, serve
 
 

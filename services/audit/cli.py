@@ -34,10 +34,11 @@ from uuid import UUID
 import asyncpg
 from pydantic import TypeAdapter
 
-from services.audit import chains, exported, heads
+from services.audit import chains, exported
 from services.audit.chains import Chain
 from services.audit.schemas import EntryView, HeadView, InclusionProofView, ReadView
 from services.audit.service import AuditLog, NotInLog
+from services.features.proofs import checks, heads
 from services.kit.settings import DatabaseSettings
 
 _CHAINS: TypeAdapter[list[Chain]] = TypeAdapter(list[Chain])
@@ -213,7 +214,7 @@ def _verify_export(args: argparse.Namespace) -> int:
 def _verify_proof(args: argparse.Namespace) -> int:
     proof = json.loads(args.file.read_text())
     kept = heads.SignedTreeHead.from_json(_head_json(args.head)) if args.head else None
-    mismatch = exported.check_inclusion(
+    mismatch = checks.check_inclusion(
         proof, heads.decode_public_key(args.public_key), proof.get("entry"), kept
     )
     _print({"ok": mismatch is None, "seq": proof["seq"], "problem": mismatch and mismatch.detail})

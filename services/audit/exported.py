@@ -2,22 +2,19 @@
 log's public key and any heads they kept. No I/O.
 
 An export is JSON lines: first ``{"head": <signed tree head>}``, then one ``{"entry": ...}`` per
-entry in seq order, each with every field its leaf hash covers (see domain.py).
+entry in seq order, each with every field its leaf hash covers (see
+`services.features.proofs.merkle`). One entry is checked on its own, with its inclusion proof,
+by `services.features.proofs.checks.check_inclusion`.
 """
 
 import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any
 
-from services.audit.domain import (
-    Entry,
-    Mismatch,
-    Problem,
-    Verifier,
-    root_from_inclusion,
-)
-from services.audit.heads import SignedTreeHead
+from services.audit.domain import Verifier
+from services.features.proofs.checks import Mismatch, Problem
+from services.features.proofs.heads import SignedTreeHead
+from services.features.proofs.merkle import Entry
 
 _BATCH = 10_000
 
@@ -84,33 +81,3 @@ def check_export(
             batch = []
     verifier.feed(batch)
     return ExportCheck(head, verifier.checked, verifier.finish(head.size))
-
-
-def check_inclusion(
-    proof: dict[str, Any],
-    public_key: bytes,
-    entry: dict[str, Any] | None = None,
-    kept_head: SignedTreeHead | None = None,
-) -> Mismatch | None:
-    """Check one entry without the log: `proof` as the API gives it, against its signed head
-    or a head of the same size the auditor kept; with `entry`, its leaf hash is recomputed."""
-    head = kept_head or SignedTreeHead.from_json(proof["head"])
-    seq, size = int(proof["seq"]), int(proof["tree_size"])
-    leaf = bytes.fromhex(proof["leaf_hash"])
-    if not head.verify(public_key):
-        return Mismatch(None, Problem.HEAD_SIGNATURE, "the head is not signed by the log's key")
-    if size != head.size:
-        return Mismatch(
-            seq, Problem.ROOT_HASH, f"the proof is for {size} entries, the head {head.size}"
-        )
-    if entry is not None:
-        parsed = Entry.from_json(entry)
-        if parsed.seq != seq or parsed.recomputed_leaf_hash() != leaf:
-            return Mismatch(seq, Problem.LEAF_HASH, "the entry does not match the proof's leaf")
-    try:
-        root = root_from_inclusion(seq, size, leaf, [bytes.fromhex(h) for h in proof["audit_path"]])
-    except ValueError as exc:
-        return Mismatch(seq, Problem.ROOT_HASH, str(exc))
-    if root != head.root_hash:
-        return Mismatch(seq, Problem.ROOT_HASH, "the proof does not lead to the signed root")
-    return None

@@ -8,8 +8,8 @@ from pathlib import Path
 
 from contracts import EVENT_TOPICS, Event
 from services.audit.domain import Received
-from services.audit.heads import Signer
 from services.audit.service import AuditLog, Recorder
+from services.features.proofs.heads import Signer
 from services.kit.consumer import current_delivery
 from services.kit.database import Connection
 from services.kit.runtime import Part, Runtime

@@ -13,13 +13,14 @@ import asyncpg
 from contracts.catalogue import type_of
 from contracts.events import RecordAccessed
 from services.audit import domain
-from services.audit.domain import Entry, Frontier, Node
-from services.audit.heads import SignedTreeHead, Signer, TreeHead
+from services.features.proofs import merkle
+from services.features.proofs.heads import SignedTreeHead, Signer, TreeHead
+from services.features.proofs.merkle import Entry, Frontier, Node
 from services.kit.database import Connection
 
 _ENTRY_COLUMNS = 'seq, recorded_at, topic, partition, "offset", event, leaf_hash, chain_hash'
 # What verification checks: each entry's leaf input, put together from the stored columns by
-# the query itself exactly as domain.leaf_input does (decimal fields, each ended by a newline,
+# the query itself exactly as merkle.leaf_input does (decimal fields, each ended by a newline,
 # then the event bytes), so that four values per entry reach Python instead of eight: the
 # verifier's cost is mostly per value. Every column is NOT NULL (concat_ws skips NULLs), and
 # the verifier still hashes every byte, so a changed column shows as a leaf hash mismatch.
@@ -171,7 +172,7 @@ async def nodes(conn: Connection, wanted: Iterable[Node]) -> dict[Node, bytes]:
 async def chain_before(conn: Connection, seq: int) -> bytes | None:
     """The chain hash that entry `seq` follows from (None if entry seq - 1 is missing)."""
     if seq == 0:
-        return domain.GENESIS_CHAIN
+        return merkle.GENESIS_CHAIN
     value: bytes | None = await conn.fetchval(
         "SELECT chain_hash FROM audit_entries WHERE seq = $1", seq - 1
     )

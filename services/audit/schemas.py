@@ -6,9 +6,9 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field
 
 from services.audit.chains import Recorded
-from services.audit.domain import Entry
-from services.audit.heads import SignedTreeHead
 from services.audit.service import InclusionProof, Verification
+from services.features.proofs.heads import SignedTreeHead
+from services.features.proofs.merkle import Entry
 
 
 class HeadView(BaseModel):
@@ -17,7 +17,9 @@ class HeadView(BaseModel):
     size: int
     root_hash: str = Field(description="Hex SHA-256 Merkle Tree Hash (RFC 6962) of the log.")
     timestamp: datetime
-    signature: str = Field(description="Base64 Ed25519 signature (see services/audit/domain.py).")
+    signature: str = Field(
+        description="Base64 Ed25519 signature (see services/features/proofs/heads.py)."
+    )
     public_key: str = Field(description="Base64 raw Ed25519 public key of the log.")
     algorithm: Literal["Ed25519"] = "Ed25519"
 

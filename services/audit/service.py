@@ -13,18 +13,14 @@ import asyncpg
 from asyncpg.transaction import Transaction
 
 from contracts import utc_now
-from services.audit import chains, domain, exported
+from services.audit import chains, exported
 from services.audit import repository as repo
 from services.audit.chains import Chain, Recorded
-from services.audit.domain import (
-    Entry,
-    Mismatch,
-    Node,
-    Problem,
-    Received,
-    Verifier,
-)
-from services.audit.heads import SignedTreeHead, Signer, TreeHead
+from services.audit.domain import Received, Verifier
+from services.features.proofs import merkle
+from services.features.proofs.checks import Mismatch, Problem
+from services.features.proofs.heads import SignedTreeHead, Signer, TreeHead
+from services.features.proofs.merkle import Entry, Node
 from services.kit.database import Connection
 from services.kit.refusals import Refused
 
@@ -156,14 +152,14 @@ class AuditLog:
             size = head.size if size is None else size
             if not 0 <= seq < size <= head.size:
                 raise NotInLog(f"entry {seq} is not in a tree of {size} of {head.size} entries")
-            ranges = domain.inclusion_ranges(seq, size)
+            ranges = merkle.inclusion_ranges(seq, size)
             stored = await self._nodes(conn, [*ranges, (seq, seq + 1), (0, size)])
         return InclusionProof(
             seq,
             size,
             stored[Node(0, seq)],
-            domain.range_hashes(ranges, stored),
-            domain.range_hashes([(0, size)], stored)[0],
+            merkle.range_hashes(ranges, stored),
+            merkle.range_hashes([(0, size)], stored)[0],
             head,
         )
 
@@ -173,9 +169,9 @@ class AuditLog:
             head_size = (await repo.head_state(conn))[2].size
             if not 0 < first <= second <= head_size:
                 raise NotInLog(f"no consistency proof from {first} to {second} of {head_size}")
-            ranges = domain.consistency_ranges(first, second)
+            ranges = merkle.consistency_ranges(first, second)
             stored = await self._nodes(conn, ranges)
-        return domain.range_hashes(ranges, stored)
+        return merkle.range_hashes(ranges, stored)
 
     async def verify(self, start: int = 0, end: int | None = None) -> Verification:
         """Check entries [start, end) (default: the whole log) and report the first mismatch.
@@ -204,7 +200,7 @@ class AuditLog:
             trusted = [h for h in await repo.published_heads(conn) if h.size <= size]
             verifier = Verifier(
                 start,
-                previous or domain.GENESIS_CHAIN,
+                previous or merkle.GENESIS_CHAIN,
                 heads=[*trusted, head] if whole and head is not None else (),
             )
             rows = repo.verification_rows(conn, start, None if whole else end)
@@ -258,7 +254,7 @@ class AuditLog:
 
     @staticmethod
     async def _nodes(conn: Connection, ranges: list[tuple[int, int]]) -> dict[Node, bytes]:
-        wanted = domain.nodes_for(ranges)
+        wanted = merkle.nodes_for(ranges)
         stored = await repo.nodes(conn, wanted)
         if len(stored) != len(wanted):
             raise NotInLog("tree nodes are missing: verify the log")

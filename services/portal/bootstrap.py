@@ -21,13 +21,14 @@ from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException
 
 from services.kit.agencies import AgencyRegistry
+from services.kit.provided import provide
 from services.kit.telemetry import instrument_http, setup_tracing
 from services.portal.security import BrowserSecurity
 from services.portal.session import COOKIE, SessionSeal, SignInRequired
 from services.portal.settings import PortalSettings
 from services.portal.upstream import ServiceRefused, Services, ServiceUnavailable
 from services.portal.views import routers
-from services.portal.views.common import RoleRefused, page, see_other, texts
+from services.portal.views.common import RoleRefused, Settings, page, see_other, texts
 
 STATIC = Path(__file__).parent / "static"
 log = logging.getLogger(__name__)
@@ -43,7 +44,7 @@ def create_app(settings: PortalSettings | None = None) -> FastAPI:
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         async with httpx.AsyncClient(timeout=httpx.Timeout(10.0, connect=3.0)) as http:
-            app.state.services = Services(http, registry, settings.service_urls)
+            provide(app, Services(http, registry, settings.service_urls))
             yield
 
     app = FastAPI(
@@ -53,9 +54,13 @@ def create_app(settings: PortalSettings | None = None) -> FastAPI:
         redoc_url=None,
         openapi_url=None,
     )
-    app.state.settings, app.state.registry = settings, registry
-    app.state.seal = SessionSeal.from_secret(
-        settings.portal_session_secret.get_secret_value(), settings.portal_session_max_age_s
+    provide(app, settings, PortalSettings)
+    provide(app, registry, AgencyRegistry)
+    provide(
+        app,
+        SessionSeal.from_secret(
+            settings.portal_session_secret.get_secret_value(), settings.portal_session_max_age_s
+        ),
     )
     instrument_http(app)
     app.add_middleware(BrowserSecurity)
@@ -67,57 +72,62 @@ def create_app(settings: PortalSettings | None = None) -> FastAPI:
     return app
 
 
+def _error(request: Request, status: int, message: str) -> Response:
+    return page(request, "error.html", status, message=message)
+
+
+async def _sign_in_required(request: Request, _: Exception) -> Response:
+    target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    return see_other(f"/sign-in?next={quote(target if request.method == 'GET' else '/')}")
+
+
+async def _role_refused(request: Request, _: Exception) -> Response:
+    return _error(request, 403, texts(request)("error.forbidden"))
+
+
+async def _refused(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, ServiceRefused)
+    if exc.status == 401:  # the key was revoked since sign-in
+        answer = see_other("/sign-in")
+        answer.delete_cookie(COOKIE, httponly=True, samesite="strict")
+        return answer
+    return _error(request, exc.status, texts(request)("error.refused", detail=exc.detail))
+
+
+async def _unavailable(request: Request, exc: Exception) -> Response:
+    log.warning("service unavailable: %s", exc)
+    return _error(request, 503, texts(request)("error.unavailable"))
+
+
+async def _invalid(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, RequestValidationError)
+    detail = "; ".join(f"{e['loc'][-1]}: {e['msg']}" for e in exc.errors())
+    return _error(request, 422, texts(request)("error.refused", detail=detail))
+
+
+async def _http_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HTTPException)
+    return _error(request, exc.status_code, str(exc.detail))
+
+
 def install_error_pages(app: FastAPI) -> None:
     """Errors as pages a person can read, in their language; sign-in when it is needed."""
+    app.add_exception_handler(SignInRequired, _sign_in_required)
+    app.add_exception_handler(RoleRefused, _role_refused)
+    app.add_exception_handler(ServiceRefused, _refused)
+    app.add_exception_handler(ServiceUnavailable, _unavailable)
+    app.add_exception_handler(RequestValidationError, _invalid)
+    app.add_exception_handler(HTTPException, _http_error)
 
-    def error(request: Request, status: int, message: str) -> Response:
-        return page(request, "error.html", status, message=message)
 
-    async def sign_in_required(request: Request, _: Exception) -> Response:
-        target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
-        return see_other(f"/sign-in?next={quote(target if request.method == 'GET' else '/')}")
-
-    async def role_refused(request: Request, _: Exception) -> Response:
-        return error(request, 403, texts(request)("error.forbidden"))
-
-    async def refused(request: Request, exc: Exception) -> Response:
-        assert isinstance(exc, ServiceRefused)
-        if exc.status == 401:  # the key was revoked since sign-in
-            answer = see_other("/sign-in")
-            answer.delete_cookie(COOKIE, httponly=True, samesite="strict")
-            return answer
-        return error(request, exc.status, texts(request)("error.refused", detail=exc.detail))
-
-    async def unavailable(request: Request, exc: Exception) -> Response:
-        log.warning("service unavailable: %s", exc)
-        return error(request, 503, texts(request)("error.unavailable"))
-
-    async def invalid(request: Request, exc: Exception) -> Response:
-        assert isinstance(exc, RequestValidationError)
-        detail = "; ".join(f"{e['loc'][-1]}: {e['msg']}" for e in exc.errors())
-        return error(request, 422, texts(request)("error.refused", detail=detail))
-
-    async def http_error(request: Request, exc: Exception) -> Response:
-        assert isinstance(exc, HTTPException)
-        return error(request, exc.status_code, str(exc.detail))
-
-    app.add_exception_handler(SignInRequired, sign_in_required)
-    app.add_exception_handler(RoleRefused, role_refused)
-    app.add_exception_handler(ServiceRefused, refused)
-    app.add_exception_handler(ServiceUnavailable, unavailable)
-    app.add_exception_handler(RequestValidationError, invalid)
-    app.add_exception_handler(HTTPException, http_error)
+async def health(settings: Settings) -> dict[str, object]:
+    """Liveness, and which services the portal is configured to call."""
+    return {"service": settings.service, "services": sorted(settings.service_urls)}
 
 
 def _operations_router() -> APIRouter:
     router = APIRouter(tags=["operations"])
-
-    @router.get("/health")
-    async def health(request: Request) -> dict[str, object]:
-        """Liveness, and which services the portal is configured to call."""
-        settings: PortalSettings = request.app.state.settings
-        return {"service": settings.service, "services": sorted(settings.service_urls)}
-
+    router.get("/health")(health)
     return router
 
 

@@ -10,14 +10,16 @@ SameSite=Strict (no other site's page can send it along with a request).
 import base64
 import time
 from dataclasses import dataclass
+from typing import Annotated
 
 from cryptography.fernet import Fernet, InvalidToken
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
-from fastapi import Request
+from fastapi import Depends, Request
 from pydantic import BaseModel, ValidationError
 
 from services.kit.auth import Principal
+from services.kit.provided import provided, provided_in
 
 COOKIE = "samverkan_session"
 _KEY_INFO = b"samverkan.portal.session.v1"
@@ -74,23 +76,35 @@ class SessionSeal:
             return None
 
 
-def current_session(request: Request) -> Session | None:
+Seal = Annotated[SessionSeal, Depends(provided(SessionSeal))]
+
+
+def session_of(request: Request, seal: SessionSeal) -> Session | None:
     """The session of this request's cookie, if there is a valid one."""
-    seal: SessionSeal = request.app.state.seal
     value = request.cookies.get(COOKIE)
     return seal.open(value) if value else None
 
 
-def session_seconds_left(request: Request) -> float:
+def current_session(request: Request) -> Session | None:
+    """The session of this request's cookie, for code that runs outside a route's
+    dependencies (templates, error pages)."""
+    return session_of(request, provided_in(request.app, SessionSeal))
+
+
+def session_seconds_left(request: Request, seal: SessionSeal) -> float:
     """How long the session of this request's cookie has left."""
-    seal: SessionSeal = request.app.state.seal
     value = request.cookies.get(COOKIE)
     return seal.seconds_left(value) if value else 0.0
 
 
-def signed_in(request: Request) -> Session:
+async def maybe_signed_in(request: Request, seal: Seal) -> Session | None:
+    """FastAPI dependency: the signed-in session, if there is one."""
+    return session_of(request, seal)
+
+
+async def signed_in(request: Request, seal: Seal) -> Session:
     """FastAPI dependency: the signed-in session, or SignInRequired (a redirect to sign in)."""
-    session = current_session(request)
+    session = session_of(request, seal)
     if session is None:
         raise SignInRequired
     return session

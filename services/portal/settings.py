@@ -5,7 +5,7 @@ from pathlib import Path
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from services.audit.heads import decode_public_key
+from services.features.proofs.heads import decode_public_key
 from services.kit.settings import HttpSettings
 
 MIN_SECRET_LENGTH = 32

@@ -2,9 +2,10 @@
 
 For each event of the chain the portal fetches the entry and its inclusion proof from the audit
 service's API, and checks them with the same code as `python -m services.audit.cli
-verify-proof`: the entry's leaf hash is recomputed from its bytes, the proof must lead from it
-to the root of a signed tree head, and the head's Ed25519 signature must hold under the log's
-key. The entry must also be the event the chain shows. No I/O here.
+verify-proof` (`services.features.proofs`): the entry's leaf hash is recomputed from its
+bytes, the proof must lead from it to the root of a signed tree head, and the head's Ed25519
+signature must hold under the log's key. The entry must also be the event the chain shows.
+No I/O here.
 """
 
 import json
@@ -12,8 +13,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from services.audit import exported
-from services.audit.heads import SignedTreeHead, decode_public_key
+from services.features.proofs.checks import check_inclusion
+from services.features.proofs.heads import SignedTreeHead, decode_public_key
 
 
 @dataclass(frozen=True)
@@ -61,7 +62,7 @@ def check_event(
     """
     seq = int(proof["seq"])
     key = trusted_key or decode_public_key(str(proof["head"]["public_key"]))
-    mismatch = exported.check_inclusion(dict(proof), key, dict(entry))
+    mismatch = check_inclusion(dict(proof), key, dict(entry))
     if mismatch is not None:
         return EventCheck(seq, mismatch.detail)
     if str(json.loads(str(entry["event"])).get("event_id")) != event_id:

@@ -26,19 +26,12 @@ from contracts.events import RecordAccessed
 from deploy.credentials import write_principals
 from services.audit import repository as repo
 from services.audit.bootstrap import create_app
-from services.audit.domain import (
-    Mismatch,
-    Problem,
-    Verifier,
-    consistent,
-    leaf_hash,
-    leaf_input,
-    to_micros,
-)
-from services.audit.exported import check_inclusion
-from services.audit.heads import Signer, new_secret
+from services.audit.domain import Verifier
 from services.audit.part import MIGRATIONS
 from services.audit.settings import AuditSettings
+from services.features.proofs.checks import Mismatch, Problem, check_inclusion
+from services.features.proofs.heads import Signer, new_secret
+from services.features.proofs.merkle import consistent, leaf_hash, leaf_input, to_micros
 from services.kit.database import create_pool, migrate
 from services.kit.publisher import Publisher
 from services.kit.settings import DatabaseSettings
@@ -292,7 +285,7 @@ async def test_editing_deleting_or_reordering_a_stored_row_is_named(audit):
 
 async def test_the_query_puts_each_leaf_input_together_as_the_domain_does(new_database):
     """Verification hashes leaf inputs that its query makes from the stored columns: byte for
-    byte domain.leaf_input, whatever the header holds, and following an edit of any column."""
+    byte merkle.leaf_input, whatever the header holds, and following an edit of any column."""
     pool = await create_pool(await new_database("audit"))
     try:
         await migrate(pool, MIGRATIONS)

@@ -5,14 +5,14 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from services.audit.domain import (
+from services.audit.domain import Verifier, append
+from services.features.proofs.checks import Problem
+from services.features.proofs.heads import SignedTreeHead, Signer, TreeHead, new_secret
+from services.features.proofs.merkle import (
     EMPTY_ROOT,
     Entry,
     Frontier,
     Node,
-    Problem,
-    Verifier,
-    append,
     chain_hash,
     consistency_ranges,
     consistent,
@@ -26,7 +26,6 @@ from services.audit.domain import (
     root_from_inclusion,
     to_micros,
 )
-from services.audit.heads import SignedTreeHead, Signer, TreeHead, new_secret
 
 pytestmark = [pytest.mark.unit, pytest.mark.audit]
 

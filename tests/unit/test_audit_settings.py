@@ -4,8 +4,8 @@ import pytest
 from pydantic import SecretStr
 
 from services.audit.bootstrap import signer
-from services.audit.heads import Signer, new_secret
 from services.audit.settings import AuditSettings
+from services.features.proofs.heads import Signer, new_secret
 
 pytestmark = [pytest.mark.unit, pytest.mark.audit]
 

@@ -7,8 +7,8 @@ from datetime import UTC, datetime
 
 import pytest
 
-from services.audit.domain import Entry, leaf_hash, leaf_input, node_hash, to_micros
-from services.audit.heads import Signer, TreeHead, new_secret
+from services.features.proofs.heads import Signer, TreeHead, new_secret
+from services.features.proofs.merkle import Entry, leaf_hash, leaf_input, node_hash, to_micros
 from services.portal.verification import check_event, summarise
 
 pytestmark = [pytest.mark.unit, pytest.mark.audit]

@@ -13,14 +13,21 @@ from fastapi.templating import Jinja2Templates
 
 from contracts.codes import PrincipalRole
 from services.kit.agencies import AgencyRegistry
+from services.kit.provided import provided, provided_in
 from services.portal.i18n import LANGUAGE_COOKIE, LANGUAGES, Texts, choose_language
 from services.portal.session import Session, current_session, signed_in
+from services.portal.settings import PortalSettings
 from services.portal.upstream import Services
 
 TEMPLATES = Path(__file__).resolve().parents[1] / "templates"
 LOCAL_TIME = ZoneInfo("Europe/Stockholm")
 
 SignedIn = Annotated[Session, Depends(signed_in)]
+#: The services' APIs (provided once the portal has started: its HTTP client lives in the
+#: lifespan). A handler asks for it after the session, so that a page needing a sign-in
+#: redirects before any service is involved.
+Upstream = Annotated[Services, Depends(provided(Services))]
+Settings = Annotated[PortalSettings, Depends(provided(PortalSettings))]
 PSEUDONYM = re.compile(r"^[0-9a-f]{64}$")
 #: A person in an address: always the pseudonym, never a personnummer.
 Subject = Annotated[str, InPath(pattern=PSEUDONYM.pattern)]
@@ -44,12 +51,6 @@ def texts(request: Request) -> Texts:
     return Texts(language(request))
 
 
-def services_of(request: Request) -> Services:
-    """The services' APIs."""
-    services: Services = request.app.state.services
-    return services
-
-
 def local_time(value: str | datetime | None) -> str:
     """An instant as Swedish local time, to the minute."""
     if value is None:
@@ -59,7 +60,8 @@ def local_time(value: str | datetime | None) -> str:
 
 
 def _page_context(request: Request) -> dict[str, Any]:
-    registry: AgencyRegistry = request.app.state.registry
+    # A context processor is no route: it cannot ask for dependencies.
+    registry = provided_in(request.app, AgencyRegistry)
     lang = language(request)
 
     def agency_name(agency_id: str | None) -> str:
