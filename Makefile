@@ -66,11 +66,12 @@ bench: setup $(BENCH_STAMP)
 bench-quick: setup $(BENCH_STAMP)
 	$(PY) -m bench --quick
 
-## lint: ruff (lint and format) and mypy, strict
+## lint: ruff (lint and format), mypy (strict) and the layer contracts between packages
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy contracts services deploy chaos bench
+	$(VENV)/bin/lint-imports --no-cache
 
 ## schemas: regenerate contracts/schemas and contracts/asyncapi.json (refuses breaking changes)
 schemas: $(STAMP)
